@@ -1,0 +1,89 @@
+"""``convtranspose``: PyTorch's ``ConvTranspose1d``, from the ground up.
+
+The public face of the package:
+
+- :func:`conv_transpose1d`, the functional op, routed by the input's device
+  (CPU tensors to :mod:`convtranspose.cpu`, CUDA tensors to :mod:`convtranspose.cuda`);
+- :class:`ConvTranspose1d`, a drop-in for :class:`torch.nn.ConvTranspose1d`;
+- :func:`output_length`, the output-length formula.
+
+:mod:`convtranspose.reference` holds the definitions as plain loops.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor
+
+from .arguments import single, transposed_length
+from .module import ConvTranspose1d
+
+__all__ = ["ConvTranspose1d", "conv_transpose1d", "output_length"]
+__version__ = "0.1.0"
+
+
+def output_length(
+    length: int,
+    kernel_size: int,
+    stride: int = 1,
+    padding: int = 0,
+    output_padding: int = 0,
+    dilation: int = 1,
+) -> int:
+    """Length of ``conv_transpose1d``'s output for an input of ``length`` samples::
+
+        L_out = (L_in - 1)*stride - 2*padding + dilation*(kernel_size - 1) + output_padding + 1
+
+    Each input sample moves the stamp ``stride`` further; the last stamp spans
+    ``dilation*(kernel_size - 1) + 1`` samples; ``padding`` crops both ends and
+    ``output_padding`` adds back at the end. Raises ``ValueError`` when an argument is
+    out of range or the result is not positive.
+    """
+    values = {
+        "length": single(length, "length"),
+        "kernel_size": single(kernel_size, "kernel_size"),
+        "stride": single(stride, "stride"),
+        "padding": single(padding, "padding"),
+        "output_padding": single(output_padding, "output_padding"),
+        "dilation": single(dilation, "dilation"),
+    }
+    for name in ("length", "kernel_size", "stride", "dilation"):
+        if values[name] < 1:
+            raise ValueError(f"{name} must be >= 1, got {values[name]}")
+    for name in ("padding", "output_padding"):
+        if values[name] < 0:
+            raise ValueError(f"{name} must be >= 0, got {values[name]}")
+    if values["output_padding"] >= max(values["stride"], values["dilation"]):
+        raise ValueError(
+            "output_padding must be smaller than max(stride, dilation), "
+            f"got output_padding={values['output_padding']}"
+        )
+    result = transposed_length(**values)
+    if result < 1:
+        raise ValueError(
+            f"the output length {result} is not positive: padding={values['padding']} crops "
+            "more than the whole output"
+        )
+    return result
+
+
+def conv_transpose1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | tuple[int] = 1,
+    padding: int | tuple[int] = 0,
+    output_padding: int | tuple[int] = 0,
+    groups: int = 1,
+    dilation: int | tuple[int] = 1,
+) -> Tensor:
+    """Transposed 1-d convolution with the semantics of
+    :func:`torch.nn.functional.conv_transpose1d`, run by this package's implementation
+    for the input's device: :mod:`convtranspose.cuda` for CUDA tensors, :mod:`convtranspose.cpu`
+    otherwise."""
+    if isinstance(input, Tensor) and input.is_cuda:
+        from . import cuda as implementation
+    else:
+        from . import cpu as implementation
+    return implementation.conv_transpose1d(
+        input, weight, bias, stride, padding, output_padding, groups, dilation
+    )

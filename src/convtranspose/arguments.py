@@ -1,0 +1,269 @@
+"""Argument checks shared by every implementation.
+
+Every implementation of ``conv_transpose1d`` (and the reference ``conv1d``)
+calls :func:`check_conv_transpose1d` (or :func:`check_conv1d`) first, so there
+is exactly one place that decides what counts as valid input and one wording
+for each error. The checks follow the rules of
+:func:`torch.nn.functional.conv_transpose1d` and raise where torch raises, with
+a message that names the argument and the rule it broke.
+
+They also normalise the input: ``int | (int,)`` arguments become ints, and an
+unbatched ``(C, L)`` input becomes a batch of one, so implementations only ever
+see ``(N, C, L)`` tensors and call :meth:`Conv1dArgs.restore` on their result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+#: dtypes every implementation supports on every device. Half types are
+#: accepted too; whether a given device computes in them is the implementation's call.
+FLOAT_DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
+
+
+def single(value: object, name: str) -> int:
+    """Return ``value`` as an int, accepting an int or a sequence of one int.
+
+    This is how torch reads ``stride``, ``padding``, ``output_padding`` and
+    ``dilation`` for a 1-d convolution: ``2``, ``(2,)`` and ``[2]`` all mean 2.
+    """
+    if isinstance(value, (tuple, list)):
+        if len(value) != 1:
+            raise RuntimeError(
+                f"expected {name} to be a single integer value or a list of 1 values "
+                f"to match the convolution dimensions, but got {name}={list(value)}"
+            )
+        (value,) = value
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(
+            f"argument '{name}' must be an int or a tuple of one int, not {type(value).__name__}"
+        )
+    return value
+
+
+def _check_int_args(stride: int, padding: int, dilation: int, groups: object) -> None:
+    if stride <= 0:
+        raise RuntimeError(
+            f"non-positive stride is not supported: stride must be >= 1, got {stride}"
+        )
+    if padding < 0:
+        raise RuntimeError(
+            f"negative padding is not supported: padding must be >= 0, got {padding}"
+        )
+    if dilation <= 0:
+        raise RuntimeError(
+            f"dilation should be greater than zero: dilation must be >= 1, got {dilation}"
+        )
+    if isinstance(groups, bool) or not isinstance(groups, int):
+        raise TypeError(f"argument 'groups' must be int, not {type(groups).__name__}")
+    if groups <= 0:
+        raise RuntimeError(
+            f"non-positive groups is not supported: groups must be >= 1, got {groups}"
+        )
+
+
+def _check_tensors(input: Tensor, weight: Tensor, bias: Tensor | None, op: str) -> None:
+    for name, t in (("input", input), ("weight", weight), ("bias", bias)):
+        if t is None and name == "bias":
+            continue
+        if not isinstance(t, Tensor):
+            raise TypeError(f"argument '{name}' must be a Tensor, not {type(t).__name__}")
+        if t.dtype not in FLOAT_DTYPES:
+            raise TypeError(
+                f"{op}: {name} must be a floating-point tensor "
+                f"(float32, float64, float16 or bfloat16), got {t.dtype}"
+            )
+    if weight.dtype != input.dtype or (bias is not None and bias.dtype != input.dtype):
+        got = f"input {input.dtype}, weight {weight.dtype}"
+        if bias is not None:
+            got += f", bias {bias.dtype}"
+        raise TypeError(f"{op}: input, weight and bias must have the same dtype, got {got}")
+    devices = {t.device for t in (input, weight, bias) if t is not None}
+    if len(devices) > 1:
+        raise RuntimeError(
+            f"{op}: input, weight and bias must be on the same device, got {sorted(map(str, devices))}"
+        )
+    if input.dim() not in (2, 3):
+        raise RuntimeError(
+            f"Expected 2D (unbatched) or 3D (batched) input to {op}, "
+            f"but got input of size: {list(input.shape)}"
+        )
+    if weight.dim() != 3:
+        raise RuntimeError(
+            f"{op}: weight must be 3-dimensional, but got weight of size {list(weight.shape)}"
+        )
+    if weight.shape[2] == 0:
+        raise RuntimeError(
+            f"{op}: kernel size should be greater than zero, but got weight of size "
+            f"{list(weight.shape)}"
+        )
+
+
+@dataclass(frozen=True)
+class Conv1dArgs:
+    """Validated, normalised arguments of a 1-d (transposed) convolution.
+
+    ``input`` is always batched ``(N, C_in, L_in)``; ``batched`` remembers
+    whether the caller's was, so :meth:`restore` can give the result back in
+    the caller's shape.
+    """
+
+    input: Tensor
+    weight: Tensor
+    bias: Tensor | None
+    stride: int
+    padding: int
+    output_padding: int
+    groups: int
+    dilation: int
+    batched: bool
+    out_channels: int
+    output_length: int
+
+    @property
+    def kernel_size(self) -> int:
+        return self.weight.shape[2]
+
+    def restore(self, output: Tensor) -> Tensor:
+        """Drop the batch dimension again if the caller's input had none."""
+        return output if self.batched else output.squeeze(0)
+
+
+def _batched(input: Tensor) -> tuple[Tensor, bool]:
+    return (input, True) if input.dim() == 3 else (input.unsqueeze(0), False)
+
+
+def _check_nonempty(input: Tensor, op: str) -> None:
+    n, c, length = input.shape
+    if length == 0 and n > 0 and c > 0:
+        raise RuntimeError(
+            f"{op}: input length must be >= 1 (only zero batch or zero channel inputs may be "
+            f"empty), but got input of size {list(input.shape)}"
+        )
+
+
+def check_conv_transpose1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | tuple[int] = 1,
+    padding: int | tuple[int] = 0,
+    output_padding: int | tuple[int] = 0,
+    groups: int = 1,
+    dilation: int | tuple[int] = 1,
+) -> Conv1dArgs:
+    """Validate the arguments of ``conv_transpose1d`` and normalise them.
+
+    Raises ``TypeError`` for wrong types and dtypes, ``RuntimeError`` for
+    values and shapes torch rejects, each naming the argument and the rule.
+    """
+    op = "conv_transpose1d"
+    stride = single(stride, "stride")
+    padding = single(padding, "padding")
+    output_padding = single(output_padding, "output_padding")
+    dilation = single(dilation, "dilation")
+    _check_int_args(stride, padding, dilation, groups)
+    if output_padding < 0:
+        raise RuntimeError(
+            f"negative output_padding is not supported: output_padding must be >= 0, "
+            f"got {output_padding}"
+        )
+    if output_padding >= max(stride, dilation):
+        raise RuntimeError(
+            "output padding must be smaller than either stride or dilation: "
+            f"output_padding < max(stride, dilation) = {max(stride, dilation)}, "
+            f"but got output_padding={output_padding}, stride={stride}, dilation={dilation}"
+        )
+    _check_tensors(input, weight, bias, op)
+    x, batched = _batched(input)
+    c_in, c_out_per_group, k = weight.shape
+    if c_in < groups or c_in % groups != 0:
+        raise RuntimeError(
+            f"Given groups={groups}, weight.shape[0] (in_channels={c_in}) must be a positive "
+            f"multiple of groups, but got weight of size {list(weight.shape)}"
+        )
+    if c_out_per_group == 0:
+        raise RuntimeError(
+            f"{op}: weight.shape[1] (out_channels / groups) must be >= 1, "
+            f"but got weight of size {list(weight.shape)}"
+        )
+    if x.shape[1] != c_in:
+        raise RuntimeError(
+            f"Given weight of size {list(weight.shape)}, expected input{list(input.shape)} to have "
+            f"{c_in} channels (weight.shape[0]), but got {x.shape[1]} channels instead"
+        )
+    out_channels = c_out_per_group * groups
+    if bias is not None and (bias.dim() != 1 or bias.shape[0] != out_channels):
+        raise RuntimeError(
+            f"Given weight of size {list(weight.shape)} and groups={groups}, expected bias to be "
+            f"1-dimensional with {out_channels} elements (out_channels), "
+            f"but got bias of size {list(bias.shape)} instead"
+        )
+    _check_nonempty(x, op)
+    length = transposed_length(x.shape[2], k, stride, padding, output_padding, dilation)
+    if length <= 0:
+        raise RuntimeError(
+            f"Given input length {x.shape[2]}, kernel_size={k}, stride={stride}, "
+            f"padding={padding}, output_padding={output_padding}, dilation={dilation}: the "
+            f"calculated output length is {length}, but it must be >= 1 (output size is too small; "
+            "reduce padding)"
+        )
+    return Conv1dArgs(
+        x, weight, bias, stride, padding, output_padding, groups, dilation, batched,
+        out_channels, length,
+    )  # fmt: skip
+
+
+def check_conv1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | tuple[int] = 1,
+    padding: int | tuple[int] = 0,
+    dilation: int | tuple[int] = 1,
+    groups: int = 1,
+) -> Conv1dArgs:
+    """Validate the arguments of an ordinary ``conv1d`` (weight ``(C_out, C_in/groups, K)``)."""
+    op = "conv1d"
+    stride = single(stride, "stride")
+    padding = single(padding, "padding")
+    dilation = single(dilation, "dilation")
+    _check_int_args(stride, padding, dilation, groups)
+    _check_tensors(input, weight, bias, op)
+    x, batched = _batched(input)
+    c_out, c_in_per_group, k = weight.shape
+    if c_out < groups or c_out % groups != 0:
+        raise RuntimeError(
+            f"Given groups={groups}, weight.shape[0] (out_channels={c_out}) must be a positive "
+            f"multiple of groups, but got weight of size {list(weight.shape)}"
+        )
+    if x.shape[1] != c_in_per_group * groups:
+        raise RuntimeError(
+            f"Given groups={groups} and weight of size {list(weight.shape)}, expected input"
+            f"{list(input.shape)} to have {c_in_per_group * groups} channels "
+            f"(groups * weight.shape[1]), but got {x.shape[1]} channels instead"
+        )
+    if bias is not None and (bias.dim() != 1 or bias.shape[0] != c_out):
+        raise RuntimeError(
+            f"expected bias to be 1-dimensional with {c_out} elements (out_channels), "
+            f"but got bias of size {list(bias.shape)} instead"
+        )
+    _check_nonempty(x, op)
+    length = (x.shape[2] + 2 * padding - dilation * (k - 1) - 1) // stride + 1
+    if length <= 0:
+        raise RuntimeError(
+            f"Given input length {x.shape[2]} with padding={padding}, the dilated kernel size "
+            f"dilation*(kernel_size-1)+1 = {dilation * (k - 1) + 1} can't be greater than the "
+            "padded input length"
+        )
+    return Conv1dArgs(x, weight, bias, stride, padding, 0, groups, dilation, batched, c_out, length)
+
+
+def transposed_length(
+    length: int, kernel_size: int, stride: int, padding: int, output_padding: int, dilation: int
+) -> int:
+    """``(L_in - 1)*stride - 2*padding + dilation*(K - 1) + output_padding + 1``, unchecked."""
+    return (length - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1

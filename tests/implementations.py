@@ -1,0 +1,34 @@
+"""Every implementation of ``conv_transpose1d`` the shared suite checks against torch.
+
+A new implementation plugs in by adding one :class:`Implementation` here: the
+property-based, gradient and bad-input tests are parametrized over this list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import convtranspose
+from convtranspose import cpu, reference
+
+
+@dataclass(frozen=True)
+class Implementation:
+    name: str
+    fn: Callable
+    #: where its tensors live: "cpu", or "cuda" for the native GPU path.
+    device: str = "cpu"
+    #: slow implementations (python loops, Triton's interpreter) get smaller shapes.
+    slow: bool = False
+
+    def __str__(self) -> str:
+        return self.name
+
+
+IMPLEMENTATIONS = [
+    Implementation("reference", reference.conv_transpose1d, slow=True),
+    Implementation("cpu", cpu.conv_transpose1d),
+    *(Implementation(f"cpu.{name}", fn) for name, fn in cpu.ALGORITHMS.items()),
+    Implementation("convtranspose", convtranspose.conv_transpose1d),
+]

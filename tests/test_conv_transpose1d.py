@@ -1,0 +1,197 @@
+"""Every implementation against ``torch.nn.functional.conv_transpose1d``.
+
+Property-based: hypothesis draws the whole parameter space (batch or none,
+groups, channels, kernel size, stride, padding, output_padding, dilation, bias,
+int or 1-tuple arguments, dtype), so the implementations are checked on
+configurations nobody wrote down.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given
+from hypothesis import strategies as st
+from implementations import IMPLEMENTATIONS, Implementation
+
+#: (atol, rtol) per dtype. float32 sums of a few dozen unit-scale products differ from
+#: torch's order of summation by a few ulps of the largest partial sum.
+TOLERANCE = {torch.float32: (1e-5, 1e-5), torch.float64: (1e-12, 1e-10)}
+
+implementations = pytest.mark.parametrize("impl", IMPLEMENTATIONS, ids=str)
+
+
+@dataclass
+class Case:
+    """One draw of the parameter space: the tensors and the keyword arguments."""
+
+    input: torch.Tensor
+    weight: torch.Tensor
+    bias: torch.Tensor | None
+    kwargs: dict
+
+    def tensors(self) -> tuple[torch.Tensor, ...]:
+        return tuple(t for t in (self.input, self.weight, self.bias) if t is not None)
+
+    def to(self, device: str) -> Case:
+        move = lambda t: None if t is None else t.to(device)  # noqa: E731
+        return Case(move(self.input), move(self.weight), move(self.bias), self.kwargs)
+
+    def run(self, fn, input=None, weight=None, bias=None):
+        return fn(
+            self.input if input is None else input,
+            self.weight if weight is None else weight,
+            self.bias if bias is None else bias,
+            **self.kwargs,
+        )
+
+
+def maybe_tuple(draw, value: int):
+    """torch takes an int or a 1-tuple (or 1-list) for stride, padding, ...: exercise all."""
+    return draw(st.sampled_from([value, (value,), [value]]))
+
+
+@st.composite
+def cases(draw, dtype=None, small: bool = False, requires_grad: bool = False) -> Case:
+    """A random, valid ``conv_transpose1d`` call. ``small`` keeps it quick for slow
+    implementations and gradcheck."""
+    top = 2 if small else 4
+    groups = draw(st.integers(1, 3))
+    c_in = groups * draw(st.integers(1, top))
+    c_out_per_group = draw(st.integers(1, top))
+    kernel_size = draw(st.integers(1, 5))
+    stride = draw(st.integers(1, 4))
+    dilation = draw(st.integers(1, 3))
+    output_padding = draw(st.integers(0, max(stride, dilation) - 1))
+    length = draw(st.integers(1, 6 if small else 12))
+    full = (length - 1) * stride + dilation * (kernel_size - 1) + output_padding + 1
+    padding = draw(st.integers(0, (full - 1) // 2))  # keeps the output at least 1 long
+    batch = draw(st.sampled_from([None, 0, 1, 2] if small else [None, 0, 1, 2, 3]))
+    with_bias = draw(st.booleans())
+    dtype = dtype or draw(st.sampled_from([torch.float32, torch.float64]))
+    seed = draw(st.integers(0, 2**31 - 1))
+
+    gen = torch.Generator().manual_seed(seed)
+    shape = (c_in, length) if batch is None else (batch, c_in, length)
+    make = lambda *s: torch.randn(*s, generator=gen, dtype=dtype).requires_grad_(requires_grad)  # noqa: E731
+    kwargs = {
+        "stride": maybe_tuple(draw, stride),
+        "padding": maybe_tuple(draw, padding),
+        "output_padding": maybe_tuple(draw, output_padding),
+        "groups": groups,
+        "dilation": maybe_tuple(draw, dilation),
+    }
+    return Case(
+        make(*shape),
+        make(c_in, c_out_per_group, kernel_size),
+        make(c_out_per_group * groups) if with_bias else None,
+        kwargs,
+    )
+
+
+def assert_matches_torch(impl: Implementation, case: Case) -> None:
+    expected = case.run(F.conv_transpose1d)
+    got = case.to(impl.device).run(impl.fn)
+    assert got.dtype == expected.dtype
+    assert got.device.type == impl.device
+    atol, rtol = TOLERANCE[expected.dtype]
+    torch.testing.assert_close(got.cpu(), expected, atol=atol, rtol=rtol)
+
+
+@implementations
+def test_matches_torch_on_random_cases(impl: Implementation) -> None:
+    @given(cases(small=impl.slow))
+    def check(case: Case) -> None:
+        assert_matches_torch(impl, case)
+
+    check()
+
+
+@implementations
+def test_gradients_match_torch(impl: Implementation) -> None:
+    """Gradients for input, weight and bias equal torch's autograd through its own op."""
+
+    @given(cases(dtype=torch.float64, small=True, requires_grad=True))
+    def check(case: Case) -> None:
+        if case.input.numel() == 0:
+            return
+        expected = case.run(F.conv_transpose1d)
+        cotangent = torch.randn_like(expected)
+        want = torch.autograd.grad(expected, case.tensors(), cotangent)
+        moved = case.to(impl.device)
+        leaves = [t.detach().requires_grad_() for t in moved.tensors()]
+        got = moved.run(impl.fn, *leaves)
+        # materialize_grads: when every stamp is cropped away the output does not depend on
+        # the inputs at all (a zero gradient), and the loop reference records no graph.
+        grads = (
+            torch.autograd.grad(
+                got, leaves, cotangent.to(impl.device), allow_unused=True, materialize_grads=True
+            )
+            if got.requires_grad
+            else [torch.zeros_like(t) for t in leaves]
+        )
+        for g, w in zip(grads, want, strict=True):
+            torch.testing.assert_close(g.cpu(), w, atol=1e-10, rtol=1e-8)
+
+    check()
+
+
+@implementations
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"stride": 3, "padding": 1, "output_padding": 2},
+        {"groups": 2, "dilation": 2, "output_padding": 1},
+    ],
+    ids=["plain", "strided", "grouped-dilated"],
+)
+def test_gradcheck(impl: Implementation, kwargs: dict) -> None:
+    """Finite differences agree with the analytic gradient (float64, tiny shapes)."""
+    gen = torch.Generator().manual_seed(0)
+    make = lambda *s: torch.randn(*s, generator=gen, dtype=torch.float64, device=impl.device)  # noqa: E731
+    x, w, b = make(1, 2, 3), make(2, 2, 3), make(2 * kwargs.get("groups", 1))
+    inputs = tuple(t.requires_grad_() for t in (x, w, b))
+    assert torch.autograd.gradcheck(lambda *t: impl.fn(*t, **kwargs), inputs)
+
+
+# The four seed cases of the book, with their exact outputs.
+SEED_CASES = [
+    ({"stride": 1}, 1, [1.0, 1.0, 1.0]),
+    ({"stride": 1}, 2, [1.0, 2.0, 2.0, 1.0]),
+    ({"stride": 4}, 2, [1.0, 1.0, 1.0, 0.0, 1.0, 1.0, 1.0]),
+    ({"stride": 2, "padding": 1}, 2, [1.0, 2.0, 1.0]),
+]
+
+
+@implementations
+@pytest.mark.parametrize(("kwargs", "length", "expected"), SEED_CASES)
+def test_seed_cases(impl: Implementation, kwargs: dict, length: int, expected: list) -> None:
+    x = torch.ones(1, 1, length, device=impl.device)
+    w = torch.ones(1, 1, 3, device=impl.device)
+    assert impl.fn(x, w, None, **kwargs).cpu().tolist() == [[expected]]
+
+
+@implementations
+def test_tap_positions_with_distinct_weights(impl: Implementation) -> None:
+    """A single 1 at position i puts the kernel's taps at i*stride + k*dilation - padding."""
+    x = torch.tensor([[[0.0, 1.0, 0.0]]], device=impl.device)
+    w = torch.tensor([[[1.0, 2.0, 3.0]]], device=impl.device)
+    out = impl.fn(x, w, None, stride=3, padding=1, dilation=2)
+    #  full output: stamp of x[1] starts at 3, taps at 3, 5, 7; crop one each side.
+    assert out.cpu().tolist() == [[[0.0, 0.0, 1.0, 0.0, 2.0, 0.0, 3.0, 0.0, 0.0]]]
+
+
+@implementations
+def test_non_contiguous_inputs(impl: Implementation) -> None:
+    """Non-contiguous inputs (a transposed view) give the same values as contiguous ones."""
+    gen = torch.Generator().manual_seed(1)
+    x = torch.randn(5, 4, 2, generator=gen, dtype=torch.float64).permute(2, 1, 0)  # (2, 4, 5)
+    w = torch.randn(3, 4, 2, generator=gen, dtype=torch.float64).permute(1, 2, 0)  # (4, 2, 3)
+    expected = F.conv_transpose1d(x, w, stride=2, groups=2)
+    got = impl.fn(x.to(impl.device), w.to(impl.device), stride=2, groups=2)
+    assert got.dtype == torch.float64
+    torch.testing.assert_close(got.cpu(), expected, atol=1e-12, rtol=1e-10)

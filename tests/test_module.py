@@ -1,0 +1,165 @@
+"""``convtranspose.ConvTranspose1d`` against ``torch.nn.ConvTranspose1d``, and ``output_length``."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+import convtranspose
+from convtranspose import ConvTranspose1d, output_length
+
+
+@st.composite
+def layer_args(draw) -> dict:
+    groups = draw(st.integers(1, 3))
+    stride = draw(st.integers(1, 4))
+    dilation = draw(st.integers(1, 3))
+    return {
+        "in_channels": groups * draw(st.integers(1, 3)),
+        "out_channels": groups * draw(st.integers(1, 3)),
+        "kernel_size": draw(st.integers(1, 5)),
+        "stride": stride,
+        "padding": draw(st.integers(0, 2)),
+        "output_padding": draw(st.integers(0, max(stride, dilation) - 1)),
+        "groups": groups,
+        "bias": draw(st.booleans()),
+        "dilation": dilation,
+    }
+
+
+def twin_layers(args: dict, seed: int = 0, **factory):
+    torch.manual_seed(seed)
+    ours = ConvTranspose1d(**args, **factory)
+    torch.manual_seed(seed)
+    theirs = torch.nn.ConvTranspose1d(**args, **factory)
+    return ours, theirs
+
+
+@given(layer_args(), st.integers(3, 9), st.sampled_from([None, 1, 2]))
+def test_layer_matches_torch(args: dict, length: int, batch) -> None:
+    """Same seed, same parameters, same repr, same output."""
+    smallest = (length - 1) * args["stride"] + args["dilation"] * (args["kernel_size"] - 1) + 1
+    assume(smallest + args["output_padding"] - 2 * args["padding"] >= 1)
+    ours, theirs = twin_layers(args)
+    assert repr(ours) == repr(theirs)
+    for name in ("weight", "bias"):
+        a, b = getattr(ours, name), getattr(theirs, name)
+        assert (a is None) == (b is None)
+        if a is not None:
+            assert a.shape == b.shape
+            assert torch.equal(a, b)
+    shape = (args["in_channels"], length)
+    x = torch.randn(shape if batch is None else (batch, *shape))
+    torch.testing.assert_close(ours(x), theirs(x), atol=1e-5, rtol=1e-5)
+
+
+@given(layer_args(), st.integers(2, 8), st.data())
+def test_output_size_picks_output_padding_like_torch(args: dict, length: int, data) -> None:
+    args["output_padding"] = 0
+    ours, theirs = twin_layers(args)
+    x = torch.randn(1, args["in_channels"], length)
+    k, stride, dilation = args["kernel_size"], args["stride"], args["dilation"]
+    smallest = (length - 1) * stride - 2 * args["padding"] + dilation * (k - 1) + 1
+    assume(smallest >= 1)
+    size = data.draw(st.integers(smallest, smallest + args["stride"] - 1))
+    form = data.draw(st.sampled_from([[size], (1, args["out_channels"], size), torch.Size([size])]))
+    got, want = ours(x, output_size=form), theirs(x, output_size=form)
+    assert got.shape[-1] == size
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+
+
+def test_output_size_out_of_range() -> None:
+    layer = ConvTranspose1d(1, 1, 3, stride=2)
+    x = torch.ones(1, 1, 4)
+    with pytest.raises(ValueError, match=r"valid sizes range from \[9\] to \[10\]"):
+        layer(x, output_size=[11])
+    with pytest.raises(ValueError):
+        torch.nn.ConvTranspose1d(1, 1, 3, stride=2)(x, output_size=[11])
+
+
+def test_string_padding_is_rejected_at_construction() -> None:
+    """torch accepts ``padding='same'`` here and fails only in forward; we fail early."""
+    with pytest.raises(ValueError, match="padding must be an int"):
+        ConvTranspose1d(2, 4, 3, padding="same")
+
+
+def test_dtype_and_device_arguments() -> None:
+    layer = ConvTranspose1d(2, 4, 3, dtype=torch.float64, device="cpu")
+    assert layer.weight.dtype == torch.float64
+    assert layer.weight.device.type == "cpu"
+    assert layer(torch.ones(2, 5, dtype=torch.float64)).shape == (4, 7)
+
+
+def test_is_differentiable_module() -> None:
+    ours, theirs = twin_layers({"in_channels": 2, "out_channels": 4, "kernel_size": 3, "stride": 2})
+    x = torch.randn(2, 2, 6)
+    ours(x).square().sum().backward()
+    theirs(x).square().sum().backward()
+    torch.testing.assert_close(ours.weight.grad, theirs.weight.grad, atol=1e-4, rtol=1e-5)
+    torch.testing.assert_close(ours.bias.grad, theirs.bias.grad, atol=1e-4, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "pattern"),
+    [
+        ({"padding_mode": "reflect"}, r'Only "zeros" padding mode'),
+        ({"groups": 0}, "groups must be a positive integer"),
+        ({"groups": 4}, "in_channels must be divisible by groups"),
+        ({"in_channels": 4, "groups": 4, "out_channels": 6}, "out_channels must be divisible"),
+    ],
+)
+def test_constructor_rejects_like_torch(kwargs: dict, pattern: str) -> None:
+    args = {"in_channels": 2, "out_channels": 4, "kernel_size": 3, **kwargs}
+    with pytest.raises(ValueError, match=pattern):
+        ConvTranspose1d(**args)
+    with pytest.raises(ValueError):
+        torch.nn.ConvTranspose1d(**args)
+
+
+@given(
+    length=st.integers(1, 50),
+    kernel_size=st.integers(1, 9),
+    stride=st.integers(1, 6),
+    padding=st.integers(0, 6),
+    dilation=st.integers(1, 4),
+    data=st.data(),
+)
+def test_output_length_matches_torch(length, kernel_size, stride, padding, dilation, data) -> None:
+    output_padding = data.draw(st.integers(0, max(stride, dilation) - 1))
+    args = (length, kernel_size, stride, padding, output_padding, dilation)
+    expected = (
+        (length - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1
+    )
+    if expected < 1:
+        with pytest.raises(ValueError, match="not positive"):
+            output_length(*args)
+        return
+    assert output_length(*args) == expected
+    out = torch.nn.functional.conv_transpose1d(
+        torch.zeros(1, 1, length), torch.zeros(1, 1, kernel_size), None, stride, padding,
+        output_padding, 1, dilation,
+    )  # fmt: skip
+    assert out.shape[-1] == expected
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "pattern"),
+    [
+        ({"stride": 0}, "stride must be >= 1"),
+        ({"padding": -1}, "padding must be >= 0"),
+        ({"output_padding": 2, "stride": 2}, "smaller than max"),
+        ({"kernel_size": 0}, "kernel_size must be >= 1"),
+    ],
+)
+def test_output_length_rejects_bad_arguments(kwargs: dict, pattern: str) -> None:
+    with pytest.raises(ValueError, match=pattern):
+        output_length(**{"length": 4, "kernel_size": 3, **kwargs})
+
+
+def test_dispatch_runs_cpu_tensors_on_the_cpu_implementation() -> None:
+    x, w = torch.randn(1, 2, 5), torch.randn(2, 3, 3)
+    assert torch.equal(
+        convtranspose.conv_transpose1d(x, w), convtranspose.cpu.conv_transpose1d(x, w)
+    )
