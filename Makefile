@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: book test lint format lab env clean
+.PHONY: book test lint format lab learner env clean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,18 +20,21 @@ book: $(STAMP)  ## build the website into _build/html (warnings are errors)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
 lint: $(STAMP)  ## ruff: lint and format check
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests tools book/_ext
+	$(BIN)/ruff format --check src tests tools book/_ext
 
 format: $(STAMP)  ## ruff: fix what can be fixed and reformat
-	$(BIN)/ruff check --fix src tests
-	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests tools book/_ext
+	$(BIN)/ruff format src tests tools book/_ext
 
-test: lint book  ## every check: lint, the book build, unit tests, notebooks (nbval, strict)
+test: lint book  ## every check: lint, the book build, unit tests, notebooks (nbval, strict), the site in Chromium
 	$(BIN)/python -m pytest --nbval --nbval-current-env
 
 lab: $(STAMP)  ## open the notebooks in JupyterLab, from the project's environment
 	$(BIN)/jupyter lab notebooks/
+
+learner: $(STAMP)  ## workshop copies of the notebooks, solutions removed and outputs cleared, in _build/learner/
+	$(BIN)/python tools/learner.py notebooks _build/learner
 
 clean:
 	rm -rf _build

@@ -19,6 +19,12 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+# Without a GPU, convtranspose.cuda's Triton kernels run on CPU tensors in Triton's
+# interpreter. Triton reads the variable when the kernels are defined, so it is set here,
+# before any test module imports convtranspose.cuda (an explicit setting wins).
+if not torch.cuda.is_available():
+    os.environ.setdefault("TRITON_INTERPRET", "1")
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import convtranspose
-from convtranspose import cpu, reference
+from convtranspose import cpu, cuda, reference
 
 
 @dataclass(frozen=True)
@@ -32,3 +32,13 @@ IMPLEMENTATIONS = [
     *(Implementation(f"cpu.{name}", fn) for name, fn in cpu.ALGORITHMS.items()),
     Implementation("convtranspose", convtranspose.conv_transpose1d),
 ]
+
+# The Triton kernels: natively on a GPU, else on CPU tensors in Triton's interpreter
+# (conftest sets TRITON_INTERPRET=1 without a GPU), else (no Triton) not at all.
+if cuda.is_available("cuda"):
+    IMPLEMENTATIONS.append(Implementation("cuda", cuda.conv_transpose1d, device="cuda"))
+    IMPLEMENTATIONS.append(
+        Implementation("convtranspose-cuda", convtranspose.conv_transpose1d, device="cuda")
+    )
+elif cuda.is_available("cpu"):
+    IMPLEMENTATIONS.append(Implementation("cuda-interpreter", cuda.conv_transpose1d, slow=True))

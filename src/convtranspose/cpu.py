@@ -1,45 +1,315 @@
 """Vectorised CPU implementations of ``conv_transpose1d``, built from torch tensor ops.
 
-This first version holds one algorithm, GEMM followed by overlap-add: one
-batched matrix multiply computes every (input element x kernel tap) product at
-once, then ``K`` strided additions put the taps where they land. Faster
-algorithms and a rule that picks between them are added later; every algorithm
-keeps the contract of :func:`torch.nn.functional.conv_transpose1d`.
+Five algorithms compute the same thing (chapter 09 derives each from the definition,
+chapter 11 measures them):
+
+- :func:`scatter`: the definition. Every input element stamps its scaled kernel onto the
+  output; one ``einsum`` makes all the stamps, one ``index_add_`` adds them where they land.
+- :func:`zero_insertion`: put ``stride - 1`` zeros between input samples, pad, and run an
+  ordinary convolution with the flipped, transposed kernel. Simple, but most multiplications
+  are by the inserted zeros.
+- :func:`gemm_overlap_add`: one matrix multiply computes every (input element x tap) product,
+  then a few shifted additions put them in place (what torch's own CPU op does, "col2im").
+- :func:`polyphase`: output position ``t`` only receives taps ``k`` with
+  ``k*dilation = t (mod stride)``, so each of the ``stride`` output phases is an ordinary
+  stride-1 convolution with a sub-kernel; no multiplication by an inserted zero.
+- :func:`subpixel`: the polyphase convolutions fused into one convolution with
+  ``stride * C_out`` output channels, followed by a reshape that interleaves the phases
+  ("sub-pixel convolution"). One large call instead of ``stride`` small ones.
+
+:func:`conv_transpose1d` picks one per call with the rule in :func:`choose_algorithm`.
+Every algorithm keeps the contract of :func:`torch.nn.functional.conv_transpose1d`: all
+parameters, batched or unbatched input, every floating dtype, differentiable (autograd
+records the torch operations used).
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from .arguments import Conv1dArgs, check_conv_transpose1d
 
-__all__ = ["ALGORITHMS", "conv_transpose1d", "gemm_overlap_add"]
+__all__ = [
+    "ALGORITHMS",
+    "choose_algorithm",
+    "conv_transpose1d",
+    "gemm_overlap_add",
+    "polyphase",
+    "scatter",
+    "subpixel",
+    "workspace_elements",
+    "zero_insertion",
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# Small shared pieces
+# ---------------------------------------------------------------------------------------------
+
+
+def _stamp_length(a: Conv1dArgs) -> int:
+    """Length of the uncropped output: the last stamp ends at ``(L-1)*stride + dilation*(K-1)``."""
+    return (a.input.shape[2] - 1) * a.stride + a.dilation * (a.kernel_size - 1) + 1
+
+
+def _crop(full: Tensor, a: Conv1dArgs) -> Tensor:
+    """Cut the output out of the uncropped result: drop ``padding`` samples at the start and
+    keep ``output_length``; where ``output_padding`` reaches past the last stamp, those
+    positions received nothing and are zero."""
+    end = a.padding + a.output_length
+    if full.shape[-1] < end:
+        full = F.pad(full, (0, end - full.shape[-1]))
+    return full[..., a.padding : end]
+
+
+def _add_bias(out: Tensor, a: Conv1dArgs) -> Tensor:
+    return out if a.bias is None else out + a.bias[:, None]
+
+
+def _conv1d_weight(weight: Tensor, groups: int) -> Tensor:
+    """The ordinary-convolution weight that undoes a transposed one: ``(C_in, C_out/g, K)``
+    becomes ``(C_out, C_in/g, K)`` (in and out channels swap within each group) and the taps
+    are flipped, because the gather reads the input backwards where the scatter wrote forwards."""
+    c_in, c_out_g, k = weight.shape
+    per_group = weight.reshape(groups, c_in // groups, c_out_g, k).transpose(1, 2)
+    return per_group.reshape(groups * c_out_g, c_in // groups, k).flip(-1)
+
+
+def _onednn_ok(x: Tensor) -> bool:
+    """oneDNN's convolution runs float32 (and half types) on CPUs with mkldnn support."""
+    return (
+        x.device.type == "cpu"
+        and x.dtype in (torch.float32, torch.bfloat16)
+        and torch.backends.mkldnn.is_available()
+        and torch.backends.mkldnn.enabled
+    )
+
+
+def _conv1d(
+    x: Tensor, weight: Tensor, bias: Tensor | None, padding: int, dilation: int, groups: int
+) -> Tensor:
+    """``F.conv1d`` (stride 1), sent straight to oneDNN where it can run.
+
+    For 1-d inputs with a batch of one and fewer than ~20k input elements, torch's dispatcher
+    uses its generic im2col + GEMM path instead of oneDNN (a heuristic tuned for 2-d images);
+    calling ``mkldnn_convolution`` directly skips that choice. It is differentiable.
+    """
+    if _onednn_ok(x) and x.shape[0] > 0:
+        return torch.ops.aten.mkldnn_convolution(
+            x.contiguous(), weight.contiguous(), bias, [padding], [1], [dilation], groups
+        )
+    return F.conv1d(x, weight, bias, padding=padding, dilation=dilation, groups=groups)
+
+
+# ---------------------------------------------------------------------------------------------
+# The algorithms, on validated arguments (batched input)
+# ---------------------------------------------------------------------------------------------
+
+
+def _products(a: Conv1dArgs) -> Tensor:
+    """Every (input element x kernel tap) product, summed over the input channels of a group:
+    ``P[n, g, o, k, i] = sum_c x[n, g*C_in/g + c, i] * w[g*C_in/g + c, o, k]`` (one GEMM per group)."""
+    x, w, g = a.input, a.weight, a.groups
+    n, c_in, length = x.shape
+    _, c_out_g, k = w.shape
+    return torch.einsum(
+        "ngcl,gcok->ngokl", x.reshape(n, g, c_in // g, length), w.reshape(g, c_in // g, c_out_g, k)
+    )
+
+
+def _scatter(a: Conv1dArgs) -> Tensor:
+    n, _, length = a.input.shape
+    k = a.kernel_size
+    products = _products(a).reshape(n, a.out_channels, k * length)
+    # Where product (k, i) lands in the uncropped output: i*stride + k*dilation.
+    taps = torch.arange(k, device=a.input.device) * a.dilation
+    starts = torch.arange(length, device=a.input.device) * a.stride
+    where = (taps[:, None] + starts[None, :]).reshape(-1)
+    full = a.input.new_zeros(n, a.out_channels, _stamp_length(a))
+    full = full.index_add(2, where, products)
+    return _add_bias(_crop(full, a), a)
+
+
+def _zero_insertion(a: Conv1dArgs) -> Tensor:
+    x, s = a.input, a.stride
+    n, c_in, length = x.shape
+    if s > 1:  # stride - 1 zeros between neighbouring samples
+        spread = x.new_zeros(n, c_in, (length - 1) * s + 1)
+        spread[..., ::s] = x
+    else:
+        spread = x
+    # A full convolution pads dilation*(K-1) on both sides; padding crops that much back
+    # (a negative pad crops the input), output_padding adds zeros at the end.
+    edge = a.dilation * (a.kernel_size - 1) - a.padding
+    spread = F.pad(spread, (edge, edge + a.output_padding))
+    weight = _conv1d_weight(a.weight, a.groups)
+    return _conv1d(spread, weight, a.bias, 0, a.dilation, a.groups)
+
+
+def _tap_phases(a: Conv1dArgs) -> list[tuple[int, int, int, int]]:
+    """For each output phase ``r`` (output position ``t = q*stride + r``) that receives taps:
+    ``(r, first_tap, tap_step, first_offset)``. Tap ``k`` lands at ``k*dilation =
+    (k*dilation // stride)*stride + phase``; the taps of one phase are ``first_tap,
+    first_tap + tap_step, ...`` and move the output ``dilation // gcd`` phase-samples apart."""
+    s, d, k_size = a.stride, a.dilation, a.kernel_size
+    step = s // math.gcd(s, d)  # the phase of k*d repeats every `step` taps
+    phases = []
+    for first in range(min(k_size, step)):
+        phases.append(((first * d) % s, first, step, (first * d) // s))
+    return phases
+
+
+def _polyphase(a: Conv1dArgs) -> Tensor:
+    x, s = a.input, a.stride
+    n = x.shape[0]
+    full_len = max(_stamp_length(a), a.padding + a.output_length)
+    rows = -(-full_len // s)
+    full = x.new_zeros(n, a.out_channels, rows, s)  # full[..., q, r] is position q*s + r
+    hop = a.dilation // math.gcd(s, a.dilation)  # output phase-samples between a phase's taps
+    for phase, first, step, offset in _tap_phases(a):
+        sub = a.weight[..., first::step]  # this phase's taps only: no zero is multiplied
+        taps = sub.shape[-1]
+        gap = hop if taps > 1 else 1
+        # A stride-1 transposed convolution is a full ordinary convolution, kernel flipped.
+        y = _conv1d(x, _conv1d_weight(sub, a.groups), None, gap * (taps - 1), gap, a.groups)
+        full[:, :, offset : offset + y.shape[-1], phase] = y
+    return _add_bias(_crop(full.reshape(n, a.out_channels, rows * s), a), a)
+
+
+def _subpixel_weight(a: Conv1dArgs) -> tuple[Tensor, int]:
+    """The polyphase sub-kernels stacked into one ordinary-convolution weight.
+
+    Lay the dilated kernel out on a grid of ``rows * stride`` positions (tap ``k`` at
+    ``k*dilation``), read it as ``rows x stride``, and make every phase a block of output
+    channels: ``(g, C_out/g, stride)`` output channels, ``rows`` taps, flipped. Positions of
+    the grid that hold no tap stay zero (none when ``dilation == 1`` and ``stride`` divides ``K``).
+    """
+    w, s, d, g = a.weight, a.stride, a.dilation, a.groups
+    c_in, c_out_g, k_size = w.shape
+    rows = d * (k_size - 1) // s + 1
+    if d == 1:
+        grid = F.pad(w, (0, rows * s - k_size))
+    else:
+        grid = w.new_zeros(c_in, c_out_g, rows * s)
+        grid[..., : d * (k_size - 1) + 1 : d] = w
+    # (c_in, o, rows, s) -> (c_in, o, s, rows): channel (o, r) convolves with phase r's taps.
+    phased = grid.reshape(c_in, c_out_g, rows, s).transpose(2, 3)
+    return _conv1d_weight(phased.reshape(c_in, c_out_g * s, rows), g), rows
+
+
+def _subpixel(a: Conv1dArgs) -> Tensor:
+    x, s = a.input, a.stride
+    n, _, length = x.shape
+    weight, rows = _subpixel_weight(a)
+    bias = None if a.bias is None else a.bias.repeat_interleave(s)
+    # Output rows q = 0 .. L + rows - 2 (a full convolution); extend to the right where
+    # output_padding reaches further.
+    total = length + rows - 1
+    extra = max(0, -(-(a.padding + a.output_length) // s) - total)
+    if extra:
+        x = F.pad(x, (0, extra))
+    y = _conv1d(x, weight, bias, rows - 1, 1, a.groups)  # (n, C_out*s, total + extra)
+    # Channel (o, r), row q is output position q*s + r: interleave the phases.
+    full = y.reshape(n, a.out_channels, s, -1).transpose(2, 3).reshape(n, a.out_channels, -1)
+    return _crop(full, a)
 
 
 def _gemm_overlap_add(a: Conv1dArgs) -> Tensor:
     x, w, g = a.input, a.weight, a.groups
     n, c_in, length = x.shape
     _, c_out_g, k_size = w.shape
-    # products[n, g, o, k, i] = sum_c x[n, g, c, i] * w[g, c, o, k]: one GEMM per group.
-    products = torch.einsum(
-        "ngcl,gcok->ngokl",
-        x.reshape(n, g, c_in // g, length),
-        w.reshape(g, c_in // g, c_out_g, k_size),
+    s, d = a.stride, a.dilation
+    if g == 1:
+        # One GEMM, (n*L, C_in) @ (C_in, C_out*K); rows are input positions so that each
+        # input element's stamp (C_out x K) is contiguous.
+        products = torch.matmul(x.transpose(1, 2), w.reshape(c_in, c_out_g * k_size))
+        products = products.reshape(n, length, 1, c_out_g, k_size)
+    else:
+        xg = x.reshape(n, g, c_in // g, length)
+        products = torch.einsum("ngcl,gcm->nlgm", xg, w.reshape(g, c_in // g, c_out_g * k_size))
+        products = products.reshape(n, length, g, c_out_g, k_size)
+    # -> (n, C_out, L, K) view: stamp i, tap k.
+    stamps = products.permute(0, 2, 3, 1, 4).reshape(n, a.out_channels, length, k_size)
+    full_len = max(_stamp_length(a), a.padding + a.output_length)
+    if d == 1 and k_size == s:
+        # Stamps tile the output exactly: no overlap, no addition, a reshape is the answer.
+        full = stamps.reshape(n, a.out_channels, length * s)
+        return _add_bias(_crop(full, a), a)
+    rows = -(-full_len // s)
+    full = x.new_zeros(n, a.out_channels, rows, s)  # full[..., q, r] is position q*s + r
+    if d == 1:
+        # Taps j*s .. j*s + s - 1 of stamp i land, contiguous, on row i + j.
+        for j in range(-(-k_size // s)):
+            width = min(s, k_size - j * s)
+            full[:, :, j : j + length, :width] += stamps[..., j * s : j * s + width]
+    else:
+        for k in range(k_size):
+            row, phase = divmod(k * d, s)
+            full[:, :, row : row + length, phase] += stamps[..., k]
+    return _add_bias(_crop(full.reshape(n, a.out_channels, rows * s), a), a)
+
+
+# ---------------------------------------------------------------------------------------------
+# Public functions
+# ---------------------------------------------------------------------------------------------
+
+
+def _run(algorithm: Callable[[Conv1dArgs], Tensor], args: tuple) -> Tensor:
+    a = check_conv_transpose1d(*args)
+    if a.input.numel() == 0:  # an empty batch or channel-less input: nothing to compute
+        out = a.input.new_zeros(a.input.shape[0], a.out_channels, a.output_length)
+        return a.restore(_add_bias(out, a))
+    return a.restore(algorithm(a))
+
+
+def scatter(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | tuple[int] = 1,
+    padding: int | tuple[int] = 0,
+    output_padding: int | tuple[int] = 0,
+    groups: int = 1,
+    dilation: int | tuple[int] = 1,
+) -> Tensor:
+    """The definition, vectorised: every input element ``x[n, c, i]`` stamps
+    ``x[n, c, i] * weight[c, :, :]`` onto the output at ``i*stride + k*dilation``.
+
+    One ``einsum`` forms all ``L x K`` stamps (summing over the input channels of each
+    group), one ``index_add`` scatters them to where they land, then ``padding`` is cropped.
+    Cost: ``N*C_in*C_out/g*K*L`` multiplications (the minimum) and an intermediate of
+    ``N*C_out*K*L`` elements. Same contract as :func:`torch.nn.functional.conv_transpose1d`.
+    """
+    return _run(_scatter, (input, weight, bias, stride, padding, output_padding, groups, dilation))
+
+
+def zero_insertion(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | tuple[int] = 1,
+    padding: int | tuple[int] = 0,
+    output_padding: int | tuple[int] = 0,
+    groups: int = 1,
+    dilation: int | tuple[int] = 1,
+) -> Tensor:
+    """Zero insertion + an ordinary convolution (how the operator is often explained).
+
+    Insert ``stride - 1`` zeros between input samples, pad both ends by
+    ``dilation*(K-1) - padding`` (cropping where that is negative) plus ``output_padding`` at
+    the end, and convolve (stride 1) with the kernel flipped and its in/out channels swapped.
+    Cost: about ``stride`` times the minimum multiplications, since all but one in ``stride``
+    inputs the kernel sees are inserted zeros; an intermediate of ``N*C_in*L*stride`` elements.
+    Same contract as :func:`torch.nn.functional.conv_transpose1d`.
+    """
+    return _run(
+        _zero_insertion, (input, weight, bias, stride, padding, output_padding, groups, dilation)
     )
-    # The full, uncropped output has room for every tap of every stamp (and output_padding).
-    full_length = a.output_length + 2 * a.padding
-    full = x.new_zeros(n, g, c_out_g, full_length)
-    span = (length - 1) * a.stride + 1  # positions covered by one tap's strided row
-    for k in range(k_size):
-        start = k * a.dilation  # tap k of input i lands at i*stride + k*dilation
-        full[..., start : start + span : a.stride] += products[:, :, :, k, :]
-    out = full[..., a.padding : a.padding + a.output_length].reshape(
-        n, a.out_channels, a.output_length
-    )
-    if a.bias is not None:
-        out = out + a.bias[:, None]
-    return out
 
 
 def gemm_overlap_add(
@@ -52,16 +322,127 @@ def gemm_overlap_add(
     groups: int = 1,
     dilation: int | tuple[int] = 1,
 ) -> Tensor:
-    """GEMM + overlap-add (col2im): multiply every input element by every tap, then add the
-    products into place. Same contract as :func:`torch.nn.functional.conv_transpose1d`."""
-    a = check_conv_transpose1d(
-        input, weight, bias, stride, padding, output_padding, groups, dilation
+    """GEMM + overlap-add (col2im): one matrix multiply ``(N*L, C_in) @ (C_in, C_out*K)``
+    gives every input element's stamp, then ``ceil(K/stride)`` shifted additions (``K`` when
+    dilated) put the stamps in place, and ``padding`` is cropped.
+
+    When ``K == stride`` (and no dilation) stamps tile the output without overlap and the
+    additions disappear: the GEMM result, reordered, is the output. Cost: the minimum
+    multiplications, an intermediate of ``N*C_out*K*L`` elements. Same contract as
+    :func:`torch.nn.functional.conv_transpose1d`.
+    """
+    return _run(
+        _gemm_overlap_add, (input, weight, bias, stride, padding, output_padding, groups, dilation)
     )
-    return a.restore(_gemm_overlap_add(a))
+
+
+def polyphase(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | tuple[int] = 1,
+    padding: int | tuple[int] = 0,
+    output_padding: int | tuple[int] = 0,
+    groups: int = 1,
+    dilation: int | tuple[int] = 1,
+) -> Tensor:
+    """Polyphase: ``stride`` ordinary convolutions, one per output phase.
+
+    Output position ``t = q*stride + r`` receives tap ``k`` of input ``i`` exactly when
+    ``k*dilation = (q - i)*stride + r``: only the taps with ``k*dilation = r (mod stride)``
+    (every ``stride/gcd(stride, dilation)``-th tap) reach phase ``r``, and for them the output
+    is a stride-1 convolution of the *undilated-by-stride* input. Each phase is computed with
+    its sub-kernel and written to every ``stride``-th output. Cost: the minimum
+    multiplications, no inserted zeros; ``stride`` calls. Same contract as
+    :func:`torch.nn.functional.conv_transpose1d`.
+    """
+    return _run(
+        _polyphase, (input, weight, bias, stride, padding, output_padding, groups, dilation)
+    )
+
+
+def subpixel(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | tuple[int] = 1,
+    padding: int | tuple[int] = 0,
+    output_padding: int | tuple[int] = 0,
+    groups: int = 1,
+    dilation: int | tuple[int] = 1,
+) -> Tensor:
+    """Sub-pixel convolution: the polyphase convolutions fused into one.
+
+    The ``stride`` sub-kernels become ``stride`` blocks of output channels of a single
+    ordinary convolution with ``ceil((dilation*(K-1)+1)/stride)`` taps; reshaping its
+    ``(C_out, stride, rows)`` result to ``(C_out, rows*stride)`` interleaves the phases (the
+    "pixel shuffle" of Shi et al., 2016). One large convolution keeps the matrix engine busy;
+    the price is multiplications by zero where a phase has fewer taps than the longest
+    (none when ``stride`` divides ``K``, as in HiFi-GAN's upsamplers). Same contract as
+    :func:`torch.nn.functional.conv_transpose1d`.
+    """
+    return _run(_subpixel, (input, weight, bias, stride, padding, output_padding, groups, dilation))
 
 
 #: Every CPU algorithm by name; the shared test suite checks each one against torch.
-ALGORITHMS = {"gemm_overlap_add": gemm_overlap_add}
+ALGORITHMS: dict[str, Callable[..., Tensor]] = {
+    "scatter": scatter,
+    "zero_insertion": zero_insertion,
+    "gemm_overlap_add": gemm_overlap_add,
+    "polyphase": polyphase,
+    "subpixel": subpixel,
+}
+
+
+def workspace_elements(
+    name: str,
+    batch: int,
+    in_channels: int,
+    out_channels: int,
+    length: int,
+    kernel_size: int,
+    stride: int = 1,
+    dilation: int = 1,
+) -> int:
+    """Elements of the largest intermediate tensor ``name`` allocates besides its output
+    (computed from the code, not measured): the memory an algorithm needs on top of torch's
+    answer. Multiply by the element size for bytes."""
+    n, c_in, c_out, length, k, s, d = (
+        batch, in_channels, out_channels, length, kernel_size, stride, dilation,
+    )  # fmt: skip
+    stamps = n * c_out * k * length  # one product per (input element, tap, output channel)
+    full = n * c_out * ((length - 1) * s + d * (k - 1) + 1)  # the uncropped output
+    rows = d * (k - 1) // s + 1
+    if name in ("scatter", "gemm_overlap_add"):
+        return stamps + (0 if (name == "gemm_overlap_add" and k == s and d == 1) else full)
+    if name == "zero_insertion":
+        return n * c_in * ((length - 1) * s + 1 + 2 * d * (k - 1))
+    if name == "polyphase":
+        return full + n * c_out * (length + (k - 1) * d)  # + one phase's result at a time
+    if name == "subpixel":
+        return 2 * n * c_out * s * (length + rows - 1)  # the convolution's result, interleaved
+    raise ValueError(f"unknown algorithm {name!r}; expected one of {sorted(ALGORITHMS)}")
+
+
+def choose_algorithm(
+    batch: int,
+    in_channels: int,
+    out_channels: int,
+    length: int,
+    kernel_size: int,
+    stride: int = 1,
+    groups: int = 1,
+    dilation: int = 1,
+    dtype: torch.dtype = torch.float32,
+) -> str:
+    """The algorithm :func:`conv_transpose1d` runs for a shape (a name in :data:`ALGORITHMS`).
+
+    The rule (derived from the measurements in ``book/data/benchmark-cpu.json``,
+    chapter 11):
+
+    - placeholder: GEMM + overlap-add everywhere until measured.
+    """
+    return "gemm_overlap_add"
 
 
 def conv_transpose1d(
@@ -74,6 +455,13 @@ def conv_transpose1d(
     groups: int = 1,
     dilation: int | tuple[int] = 1,
 ) -> Tensor:
-    """The CPU ``conv_transpose1d``: same contract as
-    :func:`torch.nn.functional.conv_transpose1d`, differentiable."""
-    return gemm_overlap_add(input, weight, bias, stride, padding, output_padding, groups, dilation)
+    """The CPU ``conv_transpose1d``: runs the algorithm :func:`choose_algorithm` picks for
+    the shape. Same contract as :func:`torch.nn.functional.conv_transpose1d`, differentiable."""
+    args = (input, weight, bias, stride, padding, output_padding, groups, dilation)
+    a = check_conv_transpose1d(*args)
+    x = a.input
+    name = choose_algorithm(
+        x.shape[0], x.shape[1], a.out_channels, x.shape[2], a.kernel_size,
+        a.stride, a.groups, a.dilation, x.dtype,
+    )  # fmt: skip
+    return ALGORITHMS[name](*args)

@@ -1,0 +1,310 @@
+"""The Triton kernels behind :mod:`convtranspose.cuda` (imported only when Triton is installed).
+
+Three kernels, all *gathers*: each program owns a block of the tensor it writes, reads
+everything that lands on that block, and stores it once. Nothing is ever added to memory
+from two programs, so there are no atomics and every run gives bit-identical results.
+
+- :func:`conv_transpose1d_kernel`: the forward pass, ``y = conv_transpose1d(x, w, b)``;
+- :func:`conv1d_kernel`: an ordinary convolution, which is the gradient with respect to
+  ``x`` (``grad_x = conv1d(grad_y, w)``, the transpose of the transpose);
+- :func:`weight_grad_kernel`: the correlation of ``x`` with ``grad_y``, the gradient with
+  respect to ``w``.
+
+Triton reads ``TRITON_INTERPRET`` when ``@triton.jit`` runs, that is when this module is
+imported: with ``TRITON_INTERPRET=1`` the kernels run on CPU tensors in Triton's
+interpreter (numpy), otherwise they are compiled for the GPU. :data:`INTERPRETED` records
+which.
+
+Layouts (every tensor is addressed through its strides, so views work too):
+``x (N, C_in, L_in)``, ``w (C_in, C_out/G, K)``, ``y (N, C_out, L_out)``, channels of
+group ``g`` are the contiguous ranges ``g*C_in/G ...`` and ``g*C_out/G ...``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import triton
+import triton.language as tl
+
+#: True when the kernels below were defined for Triton's interpreter (CPU tensors).
+INTERPRETED = os.environ.get("TRITON_INTERPRET", "0") == "1"
+
+
+@triton.jit
+def _mac(acc, a, b, USE_DOT: tl.constexpr, PRECISION: tl.constexpr):
+    """``acc + a @ b`` for tiles ``a (M, R)`` and ``b (R, P)``: on tensor cores with
+    ``tl.dot`` when the tiles are big enough (every side >= 16, not float64), else as a
+    broadcast multiply and a sum over ``R`` (any tile size, any dtype, CUDA cores)."""
+    if USE_DOT:
+        acc = tl.dot(a, b, acc, input_precision=PRECISION)
+    else:
+        acc += tl.sum(a[:, :, None].to(acc.dtype) * b[None, :, :].to(acc.dtype), axis=1)
+    return acc
+
+
+@triton.jit
+def conv_transpose1d_kernel(
+    x_ptr,
+    w_ptr,
+    b_ptr,
+    y_ptr,  # input, weight, bias (or any pointer if no bias), output
+    C_IN_G,
+    C_OUT_G,
+    L_IN,
+    L_OUT,
+    K,
+    G,  # channels per group, lengths, kernel size, groups
+    STRIDE,
+    PADDING,
+    DILATION,  # the convolution's arguments
+    Q0,
+    N_Q_BLOCKS,
+    N_CO_BLOCKS,  # first phase index q, blocks per phase, channel blocks
+    sxn,
+    sxc,
+    sxl,
+    swc,
+    swo,
+    swk,
+    syn,
+    syc,
+    syl,  # strides of x, w, y (in elements)
+    HAS_BIAS: tl.constexpr,  # add b[co] to every output of channel co
+    BLOCK_CO: tl.constexpr,  # output channels per program
+    BLOCK_C: tl.constexpr,  # input channels per step of the reduction
+    BLOCK_Q: tl.constexpr,  # output positions per program (all of one phase, see below)
+    USE_DOT: tl.constexpr,  # tl.dot (tensor cores) or broadcast-and-sum (CUDA cores)
+    PRECISION: tl.constexpr,  # tl.dot's input_precision for float32: "ieee" is exact
+    ACC: tl.constexpr,  # accumulator dtype: float32, or float64 for float64 tensors
+    INT64: tl.constexpr,  # compute offsets in int64 (a tensor has >= 2**31 elements)
+):
+    """One program computes ``y[n, co_block, t_block]`` for one sample ``n`` and group ``g``.
+
+    Output position ``t`` receives tap ``k`` from input ``i = (t + padding - k*dilation) /
+    stride`` when that is an integer in ``[0, L_in)``. Write ``t + padding = q*stride + r``:
+    tap ``k`` reaches the outputs of *phase* ``r`` exactly when ``k*dilation % stride == r``,
+    and then from input ``i = q - k*dilation // stride``. So a program takes the outputs of
+    one phase ``r`` (``t = q*stride + r - padding`` for a block of consecutive ``q``), skips
+    the taps of other phases, and for each of its taps adds the matrix product
+    ``w[:, co_block, k]^T @ x[n, :, q_block - k*dilation // stride]`` over the group's
+    input channels: no multiplication by an inserted zero is ever done.
+    """
+    # Which block this program owns. Program ids run fastest along q, then phase r, then
+    # output-channel block, then (sample, group): one flat grid axis (no 65535 limit).
+    pid = tl.program_id(0)
+    qb = pid % N_Q_BLOCKS  # block of q within the phase
+    rest = pid // N_Q_BLOCKS
+    r = rest % STRIDE  # the phase: (t + padding) % stride
+    rest = rest // STRIDE
+    cob = rest % N_CO_BLOCKS  # block of output channels within the group
+    ng = rest // N_CO_BLOCKS
+    n = ng // G  # sample
+    g = ng % G  # group
+
+    offs_co = cob * BLOCK_CO + tl.arange(0, BLOCK_CO)  # output channels (within the group)
+    q = Q0 + qb * BLOCK_Q + tl.arange(0, BLOCK_Q)  # consecutive q of phase r
+    arange_c = tl.arange(0, BLOCK_C)
+    if INT64:  # every offset below is then computed in int64
+        n = n.to(tl.int64)
+        g = g.to(tl.int64)
+        offs_co = offs_co.to(tl.int64)
+        q = q.to(tl.int64)
+        arange_c = arange_c.to(tl.int64)
+    t = q * STRIDE + r - PADDING  # the output positions this program writes
+    co_mask = offs_co < C_OUT_G  # the last channel block may stick out
+    t_mask = (t >= 0) & (t < L_OUT)  # so may the first and last position blocks
+
+    x_base = x_ptr + n * sxn + (g * C_IN_G) * sxc  # x[n, first channel of group g, 0]
+    w_base = w_ptr + (g * C_IN_G) * swc + offs_co[:, None] * swo  # w[group's c, co, 0]
+    acc = tl.zeros((BLOCK_CO, BLOCK_Q), dtype=ACC)
+    for k in range(K):
+        kd = k * DILATION  # offset of tap k in the (dilated) kernel
+        if kd % STRIDE == r:  # tap k lands on phase r (else it only hits other phases)
+            i = q - kd // STRIDE  # the input each output t takes tap k from
+            i_mask = (i >= 0) & (i < L_IN) & t_mask  # inputs that exist, outputs we write
+            for c0 in range(0, C_IN_G, BLOCK_C):  # reduce over the group's input channels
+                offs_c = c0 + arange_c
+                c_mask = offs_c < C_IN_G
+                xs = tl.load(  # (BLOCK_C, BLOCK_Q): x[n, c, i]
+                    x_base + offs_c[:, None] * sxc + i[None, :] * sxl,
+                    mask=c_mask[:, None] & i_mask[None, :],
+                    other=0.0,
+                )
+                ws = tl.load(  # (BLOCK_CO, BLOCK_C): w[c, co, k], transposed
+                    w_base + offs_c[None, :] * swc + k * swk,
+                    mask=co_mask[:, None] & c_mask[None, :],
+                    other=0.0,
+                )
+                acc = _mac(acc, ws, xs, USE_DOT, PRECISION)
+    if HAS_BIAS:  # the bias is added once per output, after the sum
+        bias = tl.load(b_ptr + g * C_OUT_G + offs_co, mask=co_mask, other=0.0)
+        acc += bias.to(ACC)[:, None]
+    y_offs = n * syn + (g * C_OUT_G + offs_co)[:, None] * syc + t[None, :] * syl
+    tl.store(
+        y_ptr + y_offs, acc.to(y_ptr.dtype.element_ty), mask=co_mask[:, None] & t_mask[None, :]
+    )
+
+
+@triton.jit
+def conv1d_kernel(
+    g_ptr,
+    w_ptr,
+    x_ptr,  # grad_y (N, C_out, L_out), weight (C_in, C_out/G, K), grad_x (N, C_in, L_in)
+    C_IN_G,
+    C_OUT_G,
+    L_IN,
+    L_OUT,
+    K,
+    G,  # channels per group, lengths, kernel size, groups
+    STRIDE,
+    PADDING,
+    DILATION,  # the transposed convolution's arguments
+    N_I_BLOCKS,
+    N_C_BLOCKS,  # blocks of input positions and of input channels
+    sgn,
+    sgc,
+    sgl,
+    swc,
+    swo,
+    swk,
+    sxn,
+    sxc,
+    sxl,  # strides of grad_y, w, grad_x
+    BLOCK_C: tl.constexpr,  # input channels per program
+    BLOCK_O: tl.constexpr,  # output channels per step of the reduction
+    BLOCK_I: tl.constexpr,  # input positions per program
+    USE_DOT: tl.constexpr,
+    PRECISION: tl.constexpr,
+    ACC: tl.constexpr,
+    INT64: tl.constexpr,
+):
+    """``grad_x[n, c, i] = sum_{o, k} w[c, o, k] * grad_y[n, o, i*stride + k*dilation - padding]``.
+
+    This is ``conv1d(grad_y, w, stride, padding, dilation, groups)`` evaluated at the
+    ``L_in`` input positions: input ``i`` fed output ``i*stride + k*dilation - padding``
+    through tap ``k``, so its gradient gathers the output gradient from there. One program
+    computes a ``(BLOCK_C, BLOCK_I)`` block of ``grad_x`` for one sample and group.
+    """
+    pid = tl.program_id(0)
+    ib = pid % N_I_BLOCKS  # block of input positions
+    rest = pid // N_I_BLOCKS
+    cb = rest % N_C_BLOCKS  # block of input channels within the group
+    ng = rest // N_C_BLOCKS
+    n = ng // G
+    g = ng % G
+
+    offs_c = cb * BLOCK_C + tl.arange(0, BLOCK_C)
+    offs_i = ib * BLOCK_I + tl.arange(0, BLOCK_I)
+    arange_o = tl.arange(0, BLOCK_O)
+    if INT64:
+        n = n.to(tl.int64)
+        g = g.to(tl.int64)
+        offs_c = offs_c.to(tl.int64)
+        offs_i = offs_i.to(tl.int64)
+        arange_o = arange_o.to(tl.int64)
+    c_mask = offs_c < C_IN_G
+    i_mask = offs_i < L_IN
+
+    g_base = g_ptr + n * sgn + (g * C_OUT_G) * sgc  # grad_y[n, first channel of group g, 0]
+    w_base = w_ptr + (g * C_IN_G + offs_c)[:, None] * swc  # w[c, 0, 0] per row
+    acc = tl.zeros((BLOCK_C, BLOCK_I), dtype=ACC)
+    for k in range(K):
+        t = offs_i * STRIDE + k * DILATION - PADDING  # where tap k of input i landed
+        t_mask = (t >= 0) & (t < L_OUT) & i_mask  # landed inside the (cropped) output
+        for o0 in range(0, C_OUT_G, BLOCK_O):  # reduce over the group's output channels
+            offs_o = o0 + arange_o
+            o_mask = offs_o < C_OUT_G
+            ws = tl.load(  # (BLOCK_C, BLOCK_O): w[c, o, k]
+                w_base + offs_o[None, :] * swo + k * swk,
+                mask=c_mask[:, None] & o_mask[None, :],
+                other=0.0,
+            )
+            gs = tl.load(  # (BLOCK_O, BLOCK_I): grad_y[n, o, t]
+                g_base + offs_o[:, None] * sgc + t[None, :] * sgl,
+                mask=o_mask[:, None] & t_mask[None, :],
+                other=0.0,
+            )
+            acc = _mac(acc, ws, gs, USE_DOT, PRECISION)
+    x_offs = n * sxn + (g * C_IN_G + offs_c)[:, None] * sxc + offs_i[None, :] * sxl
+    tl.store(x_ptr + x_offs, acc.to(x_ptr.dtype.element_ty), mask=c_mask[:, None] & i_mask[None, :])
+
+
+@triton.jit
+def weight_grad_kernel(
+    x_ptr,
+    g_ptr,
+    w_ptr,  # x (N, C_in, L_in), grad_y (N, C_out, L_out), grad_w (C_in, C_out/G, K)
+    N,
+    C_IN_G,
+    C_OUT_G,
+    L_IN,
+    L_OUT,
+    K,  # batch, channels per group, lengths, kernel size
+    STRIDE,
+    PADDING,
+    DILATION,  # the transposed convolution's arguments
+    N_C_BLOCKS,
+    N_O_BLOCKS,  # blocks of input and of output channels
+    sxn,
+    sxc,
+    sxl,
+    sgn,
+    sgc,
+    sgl,
+    swc,
+    swo,
+    swk,  # strides of x, grad_y, grad_w
+    BLOCK_C: tl.constexpr,  # input channels per program
+    BLOCK_O: tl.constexpr,  # output channels per program
+    BLOCK_I: tl.constexpr,  # input positions per step of the reduction
+    USE_DOT: tl.constexpr,
+    PRECISION: tl.constexpr,
+    ACC: tl.constexpr,
+    INT64: tl.constexpr,
+):
+    """``grad_w[c, o, k] = sum_{n, i} x[n, c, i] * grad_y[n, o, i*stride + k*dilation - padding]``.
+
+    Tap ``k`` multiplied input ``i`` into output ``i*stride + k*dilation - padding``, so its
+    gradient correlates the input with the output gradient at that shift. One program owns a
+    ``(BLOCK_C, BLOCK_O)`` block of ``grad_w[:, :, k]`` for one group and tap, and reduces over
+    every sample and position itself, in a fixed order: deterministic, no atomics.
+    """
+    pid = tl.program_id(0)
+    ob = pid % N_O_BLOCKS  # block of output channels within the group
+    rest = pid // N_O_BLOCKS
+    cb = rest % N_C_BLOCKS  # block of input channels within the group
+    rest = rest // N_C_BLOCKS
+    k = rest % K  # the tap
+    g = rest // K  # the group
+
+    offs_c = cb * BLOCK_C + tl.arange(0, BLOCK_C)
+    offs_o = ob * BLOCK_O + tl.arange(0, BLOCK_O)
+    arange_i = tl.arange(0, BLOCK_I)
+    if INT64:
+        g = g.to(tl.int64)
+        offs_c = offs_c.to(tl.int64)
+        offs_o = offs_o.to(tl.int64)
+        arange_i = arange_i.to(tl.int64)
+    c_mask = offs_c < C_IN_G
+    o_mask = offs_o < C_OUT_G
+
+    acc = tl.zeros((BLOCK_C, BLOCK_O), dtype=ACC)
+    x_base = x_ptr + (g * C_IN_G + offs_c)[:, None] * sxc  # x[0, c, 0]
+    g_base = g_ptr + (g * C_OUT_G + offs_o)[None, :] * sgc  # grad_y[0, o, 0]
+    for _n in range(N):  # pointers step one sample at a time (64-bit, no overflow)
+        for i0 in range(0, L_IN, BLOCK_I):  # reduce over input positions
+            offs_i = i0 + arange_i
+            t = offs_i * STRIDE + k * DILATION - PADDING  # where tap k of input i landed
+            i_mask = (offs_i < L_IN) & (t >= 0) & (t < L_OUT)
+            xs = tl.load(  # (BLOCK_C, BLOCK_I): x[n, c, i]
+                x_base + offs_i[None, :] * sxl, mask=c_mask[:, None] & i_mask[None, :], other=0.0
+            )
+            gs = tl.load(  # (BLOCK_I, BLOCK_O): grad_y[n, o, t], transposed
+                g_base + t[:, None] * sgl, mask=i_mask[:, None] & o_mask[None, :], other=0.0
+            )
+            acc = _mac(acc, xs, gs, USE_DOT, PRECISION)
+        x_base += sxn
+        g_base += sgn
+    w_offs = (g * C_IN_G + offs_c)[:, None] * swc + offs_o[None, :] * swo + k * swk
+    tl.store(w_ptr + w_offs, acc.to(w_ptr.dtype.element_ty), mask=c_mask[:, None] & o_mask[None, :])

@@ -1,0 +1,490 @@
+"""``python -m convtranspose.benchmark``: this package's ``conv_transpose1d`` against torch's.
+
+CPU (the default): every algorithm of :mod:`convtranspose.cpu` and the one
+:func:`convtranspose.cpu.conv_transpose1d` chooses, against
+:func:`torch.nn.functional.conv_transpose1d`, on realistic shapes (audio upsamplers,
+channel-heavy, depthwise, dilated, odd groups, a long single-channel signal), float32, torch's
+default thread count. ``--device cuda``: :func:`convtranspose.cuda.conv_transpose1d` against
+torch's (cuDNN) on GPU shapes, in float32 and bfloat16.
+
+How it measures, so that a noisy shared machine cannot fake a speed-up:
+
+- every result is first checked against torch's (a wrong answer is never timed);
+- the candidates run *interleaved*, round after round, in a rotating order, so a burst of
+  load from another process hits them all alike; each reading times a loop of calls long
+  enough to dwarf the timer, and the reported time is the median over rounds;
+- the speed ratio is torch's median over ours (> 1: ours is faster), per shape, and the
+  geometric mean over shapes summarises a grid;
+- on CUDA, time comes from CUDA events after a warm-up, with a synchronize around each reading.
+
+Peak extra memory on the CPU is the size of each algorithm's largest intermediate, computed
+from the code (:func:`convtranspose.cpu.workspace_elements`; torch's own op: its col2im
+"columns" buffer of ``C_out*K*L`` per sample), not measured: the CPU allocator keeps no peak
+statistic. On CUDA it is measured with ``torch.cuda.max_memory_allocated``.
+
+``--grid random --seed N`` draws shapes at random from realistic ranges, to check the claim
+on shapes nobody chose. The results go to the terminal as a table and to a JSON file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import math
+import platform
+import random
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from . import cpu
+from .arguments import transposed_length
+
+__all__ = [
+    "CPU_GRID",
+    "CUDA_GRID",
+    "QUICK_GRID",
+    "Shape",
+    "geometric_mean",
+    "main",
+    "matmul_gflops",
+    "random_grid",
+    "run_cpu",
+    "run_cuda",
+]
+
+#: Where ``python -m convtranspose.benchmark`` writes its JSON unless told otherwise.
+DEFAULT_JSON = {"cpu": Path("book/data/benchmark-cpu.json"), "cuda": Path("benchmark-cuda.json")}
+
+
+@dataclass(frozen=True)
+class Shape:
+    """One benchmark case: a ``conv_transpose1d`` call described by its sizes."""
+
+    name: str
+    batch: int
+    in_channels: int
+    out_channels: int
+    length: int
+    kernel_size: int
+    stride: int = 1
+    padding: int = 0
+    output_padding: int = 0
+    groups: int = 1
+    dilation: int = 1
+
+    @property
+    def output_length(self) -> int:
+        return transposed_length(
+            self.length, self.kernel_size, self.stride, self.padding,
+            self.output_padding, self.dilation,
+        )  # fmt: skip
+
+    @property
+    def flops(self) -> int:
+        """Useful floating-point operations: one multiply and one add per (input element,
+        tap, output channel of its group)."""
+        per_group_out = self.out_channels // self.groups
+        return 2 * self.batch * self.in_channels * per_group_out * self.kernel_size * self.length
+
+    def kwargs(self) -> dict:
+        return {
+            "stride": self.stride,
+            "padding": self.padding,
+            "output_padding": self.output_padding,
+            "groups": self.groups,
+            "dilation": self.dilation,
+        }
+
+    def tensors(
+        self, dtype: torch.dtype = torch.float32, device: str = "cpu", seed: int = 0
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Random input, weight and bias for this shape (fixed seed)."""
+        gen = torch.Generator().manual_seed(seed)
+        make = lambda *s: torch.randn(*s, generator=gen).to(device=device, dtype=dtype)  # noqa: E731
+        x = make(self.batch, self.in_channels, self.length)
+        w = make(self.in_channels, self.out_channels // self.groups, self.kernel_size)
+        w = w / math.sqrt(self.in_channels // self.groups * self.kernel_size)  # unit-scale output
+        return x, w, make(self.out_channels)
+
+
+def _hifigan(prefix: str, batch: int, frames: int, channels: int) -> list[Shape]:
+    """HiFi-GAN's four upsampler stages (rates 8, 8, 2, 2; kernels 16, 16, 4, 4;
+    padding (K - stride)/2), starting from ``frames`` mel frames and ``channels`` channels."""
+    shapes, length = [], frames
+    for i, (rate, k) in enumerate([(8, 16), (8, 16), (2, 4), (2, 4)]):
+        c = channels >> i
+        shapes.append(
+            Shape(f"{prefix}-up{i + 1}", batch, c, c // 2, length, k, rate, (k - rate) // 2)
+        )
+        length *= rate
+    return shapes
+
+
+#: The CPU grid: realistic inference-sized shapes, float32.
+CPU_GRID: list[Shape] = [
+    *_hifigan("hifigan-v1", 1, 32, 512),
+    *_hifigan("hifigan-v2", 1, 64, 128)[:2],
+    Shape("wavenet-up16", 1, 80, 80, 100, 32, 16, 8),  # WaveNet-style mel upsampler
+    Shape("melgan-up8-batch4", 4, 256, 128, 64, 16, 8, 4),
+    Shape("channel-heavy", 1, 1024, 1024, 64, 4, 2, 1),
+    Shape("depthwise", 1, 256, 256, 512, 8, 4, 2, groups=256),
+    Shape("dilated", 1, 128, 128, 512, 3, 1, 4, dilation=4),
+    Shape("grouped-odd", 2, 3 * 37, 3 * 23, 333, 5, 3, 1, 1, groups=3),
+    Shape("long-mono", 1, 1, 1, 1 << 17, 16, 4, 6),
+    Shape("unit-stride", 1, 256, 256, 256, 3, 1, 1),
+    Shape("stride-gt-kernel", 1, 64, 64, 256, 3, 4),
+]
+
+#: The CUDA grid: training-sized shapes (HiFi-GAN at batch 16 and more), float32 and bfloat16.
+CUDA_GRID: list[Shape] = [
+    *_hifigan("hifigan-v1-b16", 16, 32, 512),
+    Shape("channel-heavy", 16, 1024, 1024, 256, 4, 2, 1),
+    Shape("depthwise", 16, 512, 512, 1024, 16, 8, 4, groups=512),
+    Shape("dilated", 16, 256, 256, 1024, 3, 1, 4, dilation=4),
+    Shape("grouped-odd", 16, 3 * 37, 3 * 23, 1000, 5, 3, 1, 1, groups=3),
+    Shape("long-mono", 4, 1, 1, 1 << 20, 16, 4, 6),
+]
+
+#: A tiny grid for smoke tests (``--quick``): seconds, not minutes.
+QUICK_GRID: list[Shape] = [
+    Shape("tiny-up", 1, 8, 4, 16, 4, 2, 1),
+    Shape("tiny-grouped", 2, 6, 6, 10, 3, 3, 1, 1, groups=3, dilation=2),
+]
+
+
+def random_grid(seed: int, count: int = 12) -> list[Shape]:
+    """``count`` shapes drawn at random from realistic ranges: the held-out check that a
+    selection rule tuned on :data:`CPU_GRID` still wins on shapes nobody chose."""
+    rng = random.Random(seed)
+    shapes = []
+    for i in range(count):
+        stride = rng.choice([1, 2, 2, 3, 4, 5, 8, 8, 10])
+        kernel = rng.choice([stride, 2 * stride, 2 * stride + 1, 3, 4, 7])
+        kernel = max(kernel, 1)
+        groups = rng.choice([1, 1, 1, 2, 4, "depthwise"])
+        channels = rng.choice([16, 32, 64, 128, 256, 512])
+        c_out = channels if groups == "depthwise" else rng.choice([channels // 2, channels])
+        groups = channels if groups == "depthwise" else groups
+        c_out = max(groups, c_out // groups * groups)
+        dilation = rng.choice([1, 1, 1, 2, 3])
+        length = rng.choice([32, 64, 128, 256, 512, 1024, 2048])
+        length = max(8, min(length, 2**19 // channels))  # keep each call under a few ms
+        padding = rng.randint(0, max(0, (dilation * (kernel - 1)) // 2))
+        batch = rng.choice([1, 1, 2, 4])
+        sizes = (batch, channels, c_out, length, kernel, stride, padding, 0, groups, dilation)
+        shapes.append(Shape(f"random{seed}-{i}", *sizes))
+    return shapes
+
+
+def geometric_mean(values: list[float]) -> float:
+    return math.exp(sum(math.log(v) for v in values) / len(values))
+
+
+# ---------------------------------------------------------------------------------------------
+# Timing
+# ---------------------------------------------------------------------------------------------
+
+
+def _loops_for(fn: Callable[[], object], target_s: float) -> int:
+    """How many calls make one reading last about ``target_s`` seconds (at least one)."""
+    start = time.perf_counter()
+    fn()
+    once = max(time.perf_counter() - start, 1e-7)
+    return max(1, min(1000, int(target_s / once)))
+
+
+def time_interleaved(
+    candidates: dict[str, Callable[[], object]],
+    rounds: int,
+    target_s: float,
+    clock: Callable[[Callable[[], object], int], float],
+) -> dict[str, list[float]]:
+    """Seconds per call of each candidate, one reading per round, the candidates taking
+    turns in a rotating order so that background load hits them all alike."""
+    names = list(candidates)
+    loops = {name: _loops_for(candidates[name], target_s) for name in names}
+    readings: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(rounds):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            readings[name].append(clock(candidates[name], loops[name]) / loops[name])
+    return readings
+
+
+def cpu_clock(fn: Callable[[], object], loops: int) -> float:
+    start = time.perf_counter()
+    for _ in range(loops):
+        fn()
+    return time.perf_counter() - start
+
+
+def cuda_clock(fn: Callable[[], object], loops: int) -> float:
+    """GPU time of ``loops`` calls between two CUDA events (everything before is finished first)."""
+    begin, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    torch.cuda.synchronize()
+    begin.record()
+    for _ in range(loops):
+        fn()
+    end.record()
+    torch.cuda.synchronize()
+    return begin.elapsed_time(end) / 1000.0
+
+
+def matmul_gflops(size: int = 1024, rounds: int = 7) -> float:
+    """This machine's float32 matrix-multiply throughput (GFLOP/s, median of ``rounds``), the
+    ceiling an algorithm built on GEMMs can approach."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    readings = time_interleaved({"mm": lambda: a @ b}, rounds, 0.05, cpu_clock)["mm"]
+    return 2 * size**3 / statistics.median(readings) / 1e9
+
+
+# ---------------------------------------------------------------------------------------------
+# CPU
+# ---------------------------------------------------------------------------------------------
+
+
+def _calls(functions: dict[str, Callable], args: tuple, kwargs: dict) -> dict[str, Callable]:
+    """Each function bound to the same arguments: the zero-argument calls the clock times."""
+    return {name: functools.partial(fn, *args, **kwargs) for name, fn in functions.items()}
+
+
+def torch_workspace_elements(shape: Shape) -> int:
+    """torch's CPU op (``slow_conv_transpose2d``) builds a ``C_out*K x L`` "columns"
+    matrix for one sample at a time and col2im's it into the output."""
+    return shape.out_channels * shape.kernel_size * shape.length
+
+
+def _check(got: torch.Tensor, want: torch.Tensor, name: str, shape: Shape, tol: float) -> None:
+    """Fail loudly if a candidate disagrees with torch: a wrong answer is never timed.
+    The error is measured relative to the largest output magnitude."""
+    scale = want.abs().max().item() or 1.0
+    err = (got.float() - want.float()).abs().max().item() / scale
+    if got.shape != want.shape or not err <= tol:
+        raise AssertionError(
+            f"{name} disagrees with torch on {shape.name}: shape {tuple(got.shape)} vs "
+            f"{tuple(want.shape)}, max error {err:.3g} of the largest value (tolerance {tol})"
+        )
+
+
+def _summary(readings: dict[str, list[float]], shape: Shape) -> dict:
+    medians = {name: statistics.median(times) for name, times in readings.items()}
+    return {
+        "median_s": medians,
+        "gflops": {name: shape.flops / t / 1e9 for name, t in medians.items()},
+        "speedup": {name: medians["torch"] / t for name, t in medians.items() if name != "torch"},
+    }
+
+
+def run_cpu(
+    shapes: list[Shape], rounds: int = 15, target_s: float = 0.02, algorithms: bool = True
+) -> dict:
+    """Time torch, the chosen algorithm and (``algorithms``) every algorithm on each shape."""
+    results = []
+    for shape in shapes:
+        x, w, b = shape.tensors()
+        chosen = cpu.choose_algorithm(
+            shape.batch, shape.in_channels, shape.out_channels, shape.length,
+            shape.kernel_size, shape.stride, shape.groups, shape.dilation,
+        )  # fmt: skip
+        functions = {"torch": F.conv_transpose1d, "chosen": cpu.conv_transpose1d}
+        if algorithms:
+            functions.update(cpu.ALGORITHMS)
+        candidates = _calls(functions, (x, w, b), shape.kwargs())
+        with torch.no_grad():
+            want = candidates["torch"]()
+            for name, fn in candidates.items():
+                _check(fn(), want, name, shape, 1e-4)
+            readings = time_interleaved(candidates, rounds, target_s, cpu_clock)
+        memory = {"torch": torch_workspace_elements(shape) * 4}
+        for name in cpu.ALGORITHMS:
+            elements = cpu.workspace_elements(
+                name, shape.batch, shape.in_channels, shape.out_channels, shape.length,
+                shape.kernel_size, shape.stride, shape.dilation,
+            )  # fmt: skip
+            memory[name] = elements * 4
+        memory["chosen"] = memory[chosen]
+        results.append(
+            {
+                "shape": asdict(shape),
+                "flops": shape.flops,
+                "chosen": chosen,
+                "extra_memory_bytes": memory,
+                **_summary(readings, shape),
+            }
+        )
+    return {"results": results}
+
+
+# ---------------------------------------------------------------------------------------------
+# CUDA
+# ---------------------------------------------------------------------------------------------
+
+#: Relative tolerance (of the largest output magnitude) against a float64 answer per dtype:
+#: float32 GEMMs on tensor cores round their inputs to TF32 (10-bit mantissa).
+CUDA_TOLERANCE = {torch.float32: 5e-3, torch.bfloat16: 3e-2}
+
+
+def run_cuda(
+    shapes: list[Shape],
+    dtypes: tuple[torch.dtype, ...] = (torch.float32, torch.bfloat16),
+    rounds: int = 15,
+    target_s: float = 0.01,
+) -> dict:
+    """``convtranspose.cuda.conv_transpose1d`` against torch's (cuDNN) on the current GPU."""
+    from . import cuda  # imported lazily: it needs Triton, and only this mode needs it
+
+    results = []
+    for dtype in dtypes:
+        for shape in shapes:
+            x, w, b = shape.tensors(dtype, "cuda")
+            kw = shape.kwargs()
+            functions = {"torch": F.conv_transpose1d, "convtranspose": cuda.conv_transpose1d}
+            candidates = _calls(functions, (x, w, b), kw)
+            with torch.no_grad():
+                exact = F.conv_transpose1d(x.double(), w.double(), b.double(), **kw)
+                for name, fn in candidates.items():  # also warms up (compiles, autotunes)
+                    _check(fn(), exact, name, shape, CUDA_TOLERANCE[dtype])
+                readings = time_interleaved(candidates, rounds, target_s, cuda_clock)
+                memory = {}
+                for name, fn in candidates.items():
+                    torch.cuda.synchronize()
+                    base = torch.cuda.memory_allocated()
+                    torch.cuda.reset_peak_memory_stats()
+                    out = fn()
+                    torch.cuda.synchronize()
+                    extra = (
+                        torch.cuda.max_memory_allocated() - base - out.numel() * out.element_size()
+                    )
+                    memory[name] = max(0, extra)
+                    del out
+            results.append(
+                {
+                    "shape": asdict(shape),
+                    "dtype": str(dtype).removeprefix("torch."),
+                    "flops": shape.flops,
+                    "extra_memory_bytes": memory,
+                    **_summary(readings, shape),
+                }
+            )
+    return {"gpu": torch.cuda.get_device_name(), "results": results}
+
+
+# ---------------------------------------------------------------------------------------------
+# Report
+# ---------------------------------------------------------------------------------------------
+
+
+def _ours(device: str) -> str:
+    return "chosen" if device == "cpu" else "convtranspose"
+
+
+def add_summary(report: dict, device: str) -> dict:
+    """Geometric-mean speed-up and the slowest shape of ``ours`` against torch."""
+    ratios = [r["speedup"][_ours(device)] for r in report["results"]]
+    report["geomean_speedup"] = geometric_mean(ratios)
+    report["min_speedup"] = min(ratios)
+    if device == "cpu":
+        names = report["results"][0]["speedup"]
+        report["geomean_speedup_by_algorithm"] = {
+            name: geometric_mean([r["speedup"][name] for r in report["results"]]) for name in names
+        }
+    return report
+
+
+def format_table(report: dict, device: str) -> str:
+    """The report as a fixed-width table: per shape, torch's time, ours, the ratio."""
+    names = list(report["results"][0]["median_s"])
+    head = f"{'shape':24}" + (f"{'dtype':>9}" if device == "cuda" else "")
+    head += "".join(f"{n[:16]:>17}" for n in names) + f"{'speed-up':>10}  chosen"
+    lines = [head, "-" * len(head)]
+    for r in report["results"]:
+        line = f"{r['shape']['name'][:24]:24}" + (f"{r['dtype']:>9}" if device == "cuda" else "")
+        line += "".join(f"{r['median_s'][n] * 1e3:>14.3f} ms" for n in names)
+        line += f"{r['speedup'][_ours(device)]:>9.2f}x  {r.get('chosen', '')}"
+        lines.append(line)
+    lines.append(
+        f"geometric-mean speed-up over torch: {report['geomean_speedup']:.2f}x "
+        f"(slowest shape {report['min_speedup']:.2f}x)"
+    )
+    if device == "cpu":
+        lines.append(f"matmul throughput: {report['matmul_gflops']:.1f} GFLOP/s")
+        per = ", ".join(f"{k} {v:.2f}x" for k, v in report["geomean_speedup_by_algorithm"].items())
+        lines.append(f"geometric mean by algorithm: {per}")
+    return "\n".join(lines)
+
+
+def _machine(device: str) -> dict:
+    info = {
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "processor": platform.processor() or platform.machine(),
+    }
+    if device == "cuda":
+        info["gpu"] = torch.cuda.get_device_name()
+    return info
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m convtranspose.benchmark",
+        description="Time convtranspose's conv_transpose1d against torch's.",
+    )
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    parser.add_argument(
+        "--grid", choices=["default", "random"], default="default",
+        help="the hand-picked realistic grid, or shapes drawn at random (held out)",
+    )  # fmt: skip
+    parser.add_argument("--seed", type=int, default=0, help="seed of --grid random")
+    parser.add_argument("--count", type=int, default=12, help="shapes in --grid random")
+    parser.add_argument("--quick", action="store_true", help="a tiny grid, few rounds (smoke test)")
+    parser.add_argument(
+        "--rounds", type=int, default=None, help="interleaved readings per candidate"
+    )
+    parser.add_argument("--json", type=Path, default=None, help="where to write the results")
+    return parser.parse_args(argv)
+
+
+def _grid(args: argparse.Namespace) -> list[Shape]:
+    if args.quick:
+        return QUICK_GRID
+    if args.grid == "random":
+        return random_grid(args.seed, args.count)
+    return CPU_GRID if args.device == "cpu" else CUDA_GRID
+
+
+def main(argv: list[str] | None = None) -> dict:
+    """Run the benchmark, print the table, write the JSON; return the report."""
+    args = _parse(argv)
+    shapes = _grid(args)
+    rounds = args.rounds or (3 if args.quick else 15)
+    target = 0.001 if args.quick else 0.02
+    if args.device == "cuda":
+        report = run_cuda(shapes, rounds=rounds, target_s=target / 2)
+    else:
+        report = run_cpu(shapes, rounds=rounds, target_s=target)
+        report["matmul_gflops"] = matmul_gflops(256 if args.quick else 1024, 3 if args.quick else 9)
+    report = {
+        "device": args.device,
+        "grid": "quick" if args.quick else args.grid,
+        "seed": args.seed if args.grid == "random" else None,
+        "rounds": rounds,
+        "machine": _machine(args.device),
+        **add_summary(report, args.device),
+    }
+    print(format_table(report, args.device))
+    path = args.json or DEFAULT_JSON[args.device]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=1) + "\n")
+    print(f"results written to {path}")
+    return report
+
+
+if __name__ == "__main__":
+    main()

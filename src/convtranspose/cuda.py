@@ -1,0 +1,322 @@
+"""``conv_transpose1d`` as Triton kernels: native on NVIDIA GPUs, on the CPU in Triton's interpreter.
+
+The kernels (in :mod:`convtranspose._triton_kernels`) are *gathers*: each program owns a
+block of outputs, reads the inputs and taps that land on it and stores it once, so results
+are deterministic (no atomics) and bit-identical from run to run. This module picks their
+tile sizes, launches them, and wraps them in a :class:`torch.autograd.Function`.
+
+Where it runs:
+
+- CUDA tensors run natively (Linux with an NVIDIA GPU; Triton ships with torch's CUDA wheels);
+- CPU tensors run in Triton's interpreter, *if* ``TRITON_INTERPRET=1`` was set before this
+  module was first imported::
+
+      import os
+      os.environ["TRITON_INTERPRET"] = "1"  # before importing convtranspose.cuda
+      import convtranspose.cuda
+
+  The interpreter executes the very same kernel code with numpy: slow, but exact, and it
+  needs no GPU. Half-precision CPU tensors are computed in float32 there (the interpreter
+  lacks bfloat16 arithmetic) and rounded back.
+- Without Triton (macOS, Windows) or with CPU tensors and no interpreter, calls raise a
+  ``RuntimeError`` that says what to do; :mod:`convtranspose.cpu` runs everywhere.
+
+Precision: float32 tiles are multiplied in exact IEEE float32 (never TF32), float64 on
+CUDA cores in float64, float16 and bfloat16 on tensor cores accumulating in float32.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+from torch.autograd.function import once_differentiable
+
+from ._phases import phase_grid
+from .arguments import Conv1dArgs, check_conv_transpose1d
+
+try:
+    from . import _triton_kernels as _kernels
+except ImportError as error:  # no Triton on this platform (macOS, Windows) or not installed
+    _kernels = None
+    _IMPORT_ERROR: ImportError | None = error
+else:
+    _IMPORT_ERROR = None
+
+__all__ = ["INTERPRETED", "conv_transpose1d", "is_available"]
+
+#: True when the kernels were defined for Triton's interpreter (``TRITON_INTERPRET=1`` was set
+#: before this module was imported): they then run on CPU tensors.
+INTERPRETED: bool = _kernels is not None and _kernels.INTERPRETED
+
+HALF_DTYPES = (torch.float16, torch.bfloat16)
+
+#: Tensors with at least this many elements are addressed with int64 offsets (int32 would
+#: wrap around); smaller ones keep the cheaper int32 arithmetic.
+INT64_THRESHOLD = 2**31
+
+
+def is_available(device: str | torch.device = "cuda") -> bool:
+    """Whether :func:`conv_transpose1d` can run on tensors of ``device`` in this process."""
+    kind = torch.device(device).type
+    if _kernels is None:
+        return False
+    if kind == "cpu":
+        return INTERPRETED
+    return kind == "cuda" and torch.cuda.is_available()
+
+
+def _check_runnable(device: torch.device) -> None:
+    """Raise a ``RuntimeError`` that says what to do when the kernels cannot run here."""
+    if _kernels is None:
+        raise RuntimeError(
+            "convtranspose.cuda needs Triton, which could not be imported "
+            f"({_IMPORT_ERROR}). Triton comes with PyTorch's CUDA builds on Linux "
+            "(`pip install triton` otherwise); it does not exist for macOS or Windows. "
+            "Use convtranspose.cpu.conv_transpose1d (or convtranspose.conv_transpose1d) instead."
+        )
+    if device.type == "cpu" and not INTERPRETED:
+        raise RuntimeError(
+            "convtranspose.cuda got CPU tensors, but its kernels were compiled for the GPU. "
+            "To run them on the CPU in Triton's interpreter, set the environment variable "
+            "TRITON_INTERPRET=1 *before* convtranspose.cuda is first imported, e.g. "
+            "`import os; os.environ['TRITON_INTERPRET'] = '1'` in a fresh kernel's first cell "
+            "(or restart the kernel); or move the tensors to a GPU with `.cuda()`."
+        )
+    if device.type not in ("cpu", "cuda"):
+        raise RuntimeError(
+            f"convtranspose.cuda runs on CUDA tensors (or CPU tensors in Triton's interpreter), "
+            f"not on {device.type!r} tensors: use convtranspose.cpu or move them with .cuda()"
+        )
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """The integer arguments the kernels need (kept by autograd instead of the tensors)."""
+
+    stride: int
+    padding: int
+    dilation: int
+    groups: int
+    output_length: int
+
+    @classmethod
+    def of(cls, a: Conv1dArgs) -> Geometry:
+        return cls(a.stride, a.padding, a.dilation, a.groups, a.output_length)
+
+
+@dataclass(frozen=True)
+class Tiles:
+    """Tile sizes of one launch: ``rows`` channels written per program, ``red`` channels
+    reduced per step, ``cols`` positions per program, and whether ``tl.dot`` multiplies them."""
+
+    rows: int
+    red: int
+    cols: int
+    use_dot: bool
+    num_warps: int = 4
+    num_stages: int = 3
+
+
+def _pow2(n: int, cap: int) -> int:
+    """The smallest power of two >= ``n``, at most ``cap``."""
+    return min(cap, 1 << max(0, n - 1).bit_length())
+
+
+def choose_tiles(rows: int, red: int, cols: int, dtype: torch.dtype) -> Tiles:
+    """Tile sizes for writing ``rows`` channels x ``cols`` positions, reducing over ``red``
+    channels.
+
+    Channel-heavy problems (both channel counts >= 16, not float64) use ``tl.dot``, which
+    needs every tile side >= 16 and runs on tensor cores. Channel-light ones (depthwise, a
+    few channels) and float64 multiply a 3-d broadcast tile and sum it on CUDA cores; it is
+    kept to at most 4096 elements so it fits in registers, and spends it on positions.
+    """
+    if dtype != torch.float64 and rows >= 16 and red >= 16:
+        wide = dtype in HALF_DTYPES  # half tiles are half the bytes: reduce over more
+        return Tiles(
+            rows=_pow2(rows, 64),
+            red=_pow2(red, 64 if wide else 32),
+            cols=max(16, _pow2(cols, 128)),
+            use_dot=True,
+            num_warps=4,
+        )
+    rows_t = _pow2(rows, 16)
+    red_t = _pow2(red, 4)
+    cols_t = _pow2(cols, max(16, 4096 // (rows_t * red_t)))
+    return Tiles(rows_t, red_t, cols_t, use_dot=False, num_warps=4)
+
+
+def _common(dtype: torch.dtype, numel: int) -> dict:
+    """Launch arguments every kernel takes: precision, accumulator, offset width."""
+    import triton.language as tl
+
+    return {
+        "PRECISION": "ieee",  # exact float32 products (tl.dot defaults to TF32)
+        "ACC": tl.float64 if dtype == torch.float64 else tl.float32,
+        "INT64": numel >= INT64_THRESHOLD,
+    }
+
+
+def _channels_last_weight(w: Tensor) -> Tensor:
+    """``w`` with the same indexing ``w[c, o, k]`` but stored as ``(K, C_out/G, C_in)``:
+    the ``(o, c)`` tiles a program reads for one tap are then contiguous rows (coalesced
+    loads) instead of elements ``K`` apart. A copy of the (small) weight per call."""
+    return w.permute(2, 1, 0).contiguous().permute(2, 1, 0)
+
+
+def _launch_forward(a: Geometry, x: Tensor, w: Tensor, b: Tensor | None) -> Tensor:
+    """``y = conv_transpose1d(x, w, b)`` for batched ``x``; one program per output block."""
+    n, c_in, l_in = x.shape
+    _, c_out_g, k = w.shape
+    g, s, p, d = a.groups, a.stride, a.padding, a.dilation
+    l_out = a.output_length
+    y = x.new_empty(n, c_out_g * g, l_out)
+    if y.numel() == 0:
+        return y
+    # Phase r holds the outputs t = q*s + r - p: one program per (phase, block of q) ...
+    cols = phase_grid(l_out, s, p, 1).n_q  # q values per phase
+    tiles = choose_tiles(c_out_g, c_in // g, cols, x.dtype)
+    phases = phase_grid(l_out, s, p, tiles.cols)
+    n_co_blocks = math.ceil(c_out_g / tiles.rows)
+    w = _channels_last_weight(w)
+    # ... per block of output channels, per (sample, group).
+    grid = (n * g * n_co_blocks * s * phases.n_blocks,)
+    numel = max(x.numel(), w.numel(), y.numel())
+    _kernels.conv_transpose1d_kernel[grid](
+        x, w, y if b is None else b, y,
+        c_in // g, c_out_g, l_in, l_out, k, g,
+        s, p, d,
+        phases.q0, phases.n_blocks, n_co_blocks,
+        *x.stride(), *w.stride(), *y.stride(),
+        HAS_BIAS=b is not None, BLOCK_CO=tiles.rows, BLOCK_C=tiles.red, BLOCK_Q=tiles.cols,
+        USE_DOT=tiles.use_dot, num_warps=tiles.num_warps, num_stages=tiles.num_stages, **_common(x.dtype, numel),
+    )  # fmt: skip
+    return y
+
+
+def _launch_input_grad(a: Geometry, grad_y: Tensor, w: Tensor, l_in: int) -> Tensor:
+    """``grad_x = conv1d(grad_y, w, stride, padding, dilation, groups)`` at ``l_in`` positions."""
+    n, _, l_out = grad_y.shape
+    c_in, c_out_g, k = w.shape
+    g = a.groups
+    grad_x = grad_y.new_empty(n, c_in, l_in)
+    if grad_x.numel() == 0:
+        return grad_x
+    tiles = choose_tiles(c_in // g, c_out_g, l_in, grad_y.dtype)
+    n_i_blocks = math.ceil(l_in / tiles.cols)
+    n_c_blocks = math.ceil(c_in // g / tiles.rows)
+    w = _channels_last_weight(w)
+    grid = (n * g * n_c_blocks * n_i_blocks,)
+    numel = max(grad_y.numel(), w.numel(), grad_x.numel())
+    _kernels.conv1d_kernel[grid](
+        grad_y, w, grad_x,
+        c_in // g, c_out_g, l_in, l_out, k, g,
+        a.stride, a.padding, a.dilation,
+        n_i_blocks, n_c_blocks,
+        *grad_y.stride(), *w.stride(), *grad_x.stride(),
+        BLOCK_C=tiles.rows, BLOCK_O=tiles.red, BLOCK_I=tiles.cols, USE_DOT=tiles.use_dot,
+        num_warps=tiles.num_warps, num_stages=tiles.num_stages, **_common(grad_y.dtype, numel),
+    )  # fmt: skip
+    return grad_x
+
+
+def _launch_weight_grad(a: Geometry, x: Tensor, grad_y: Tensor, w: Tensor) -> Tensor:
+    """``grad_w[c, o, k] = sum_{n,i} x[n, c, i] * grad_y[n, o, i*stride + k*dilation - padding]``."""
+    n, c_in, l_in = x.shape
+    _, c_out_g, k = w.shape
+    g = a.groups
+    grad_w = torch.empty_like(w, memory_format=torch.contiguous_format)
+    if n == 0:
+        return grad_w.zero_()
+    # A tl.dot here reduces over positions, so it needs both channel tiles >= 16.
+    tiles = choose_tiles(c_in // g, c_out_g, l_in, x.dtype)
+    if tiles.use_dot:
+        rows, red, cols = tiles.rows, tiles.cols, tiles.red  # (C, I) @ (I, O): I reduces
+        red = min(red, 64)
+    else:
+        rows, cols = _pow2(c_in // g, 16), _pow2(c_out_g, 16)
+        red = _pow2(l_in, max(16, 4096 // (rows * cols)))
+    n_c_blocks = math.ceil(c_in // g / rows)
+    n_o_blocks = math.ceil(c_out_g / cols)
+    grid = (g * k * n_c_blocks * n_o_blocks,)
+    numel = max(x.numel(), grad_y.numel(), w.numel())
+    _kernels.weight_grad_kernel[grid](
+        x, grad_y, grad_w,
+        n, c_in // g, c_out_g, l_in, grad_y.shape[2], k,
+        a.stride, a.padding, a.dilation,
+        n_c_blocks, n_o_blocks,
+        *x.stride(), *grad_y.stride(), *grad_w.stride(),
+        BLOCK_C=rows, BLOCK_O=cols, BLOCK_I=red, USE_DOT=tiles.use_dot,
+        num_warps=tiles.num_warps, num_stages=tiles.num_stages, **_common(x.dtype, numel),
+    )  # fmt: skip
+    return grad_w
+
+
+class _ConvTranspose1dFunction(torch.autograd.Function):
+    """The kernels as an autograd op on batched tensors.
+
+    Forward: ``y = conv_transpose1d(x, w, b)`` (:func:`~convtranspose._triton_kernels.conv_transpose1d_kernel`).
+
+    Backward, each gradient a gather kernel of its own (deterministic, no atomics):
+
+    - ``grad_x = conv1d(grad_y, w, stride, padding, dilation, groups)``: input ``i`` reached
+      output ``i*stride + k*dilation - padding`` through tap ``k``, so it collects the output
+      gradient from there; the transposed convolution's transpose is the ordinary
+      convolution (``conv1d_kernel``);
+    - ``grad_w[c, o, k] = sum_{n, i} x[n, c, i] * grad_y[n, o, i*stride + k*dilation - padding]``:
+      the correlation of the input with the output gradient (``weight_grad_kernel``);
+    - ``grad_b[o] = sum_{n, t} grad_y[n, o, t]``: the bias was added to every output of channel
+      ``o`` once (a plain ``torch.sum``, deterministic).
+
+    The backward is itself not differentiable (``once_differentiable``): no second derivatives.
+    """
+
+    @staticmethod
+    def forward(ctx, x: Tensor, w: Tensor, b: Tensor | None, a: Geometry) -> Tensor:
+        ctx.save_for_backward(x, w)
+        ctx.args = a
+        return _launch_forward(a, x, w, b)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_y: Tensor):
+        x, w = ctx.saved_tensors
+        a: Geometry = ctx.args
+        need_x, need_w, need_b, _ = ctx.needs_input_grad
+        grad_x = _launch_input_grad(a, grad_y, w, x.shape[2]) if need_x else None
+        grad_w = _launch_weight_grad(a, x, grad_y, w) if need_w else None
+        grad_b = grad_y.sum(dim=(0, 2)) if need_b else None
+        return grad_x, grad_w, grad_b, None
+
+
+def conv_transpose1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | tuple[int] = 1,
+    padding: int | tuple[int] = 0,
+    output_padding: int | tuple[int] = 0,
+    groups: int = 1,
+    dilation: int | tuple[int] = 1,
+) -> Tensor:
+    """Transposed 1-d convolution by Triton kernels: the contract of
+    :func:`torch.nn.functional.conv_transpose1d`, differentiable, deterministic.
+
+    Runs natively on CUDA tensors, and on CPU tensors in Triton's interpreter when
+    ``TRITON_INTERPRET=1`` was set before this module was imported (see the module's
+    docstring); raises ``RuntimeError`` explaining what to do otherwise.
+    """
+    a = check_conv_transpose1d(
+        input, weight, bias, stride, padding, output_padding, groups, dilation
+    )
+    _check_runnable(a.input.device)
+    x, w, b = a.input, a.weight, a.bias
+    dtype = x.dtype
+    if x.device.type == "cpu" and dtype in HALF_DTYPES:  # the interpreter: compute in float32
+        x, w = x.float(), w.float()
+        b = None if b is None else b.float()
+    y = _ConvTranspose1dFunction.apply(x, w, b, Geometry.of(a))
+    return a.restore(y.to(dtype))

@@ -1,0 +1,51 @@
+"""The book's figures, drawn with matplotlib from descriptions of cases.
+
+Every figure is built from a case description (:class:`TransposedCase`,
+:class:`ConvCase`) that computes, in plain Python, where each value lands; the
+figure functions return a matplotlib Figure that carries what it drew as
+``fig.drawing`` (see :mod:`.grid`), so the tests check each figure's content
+against torch. Nothing here calls ``plt.show()``: the notebooks do.
+
+One module per area; each adds one import line here.
+"""
+
+from .algorithms import draw_gather, draw_gemm_overlap_add, draw_polyphase, draw_zero_insertion
+from .case import ConvCase, Stamp, TransposedCase, Window
+from .checkerboard import draw_coverage, draw_signals
+from .grid import STYLES, Cell, Drawing, fmt, render
+from .matrix import draw_matrix_pair, matrix_labels
+from .signature import (
+    draw_dilated_kernels,
+    draw_length_ambiguity,
+    draw_output_padding_choices,
+    draw_weight_blocks,
+)
+from .stamps import describe, draw_crop, draw_sliding_window, draw_stamps
+
+__all__ = [
+    "STYLES",
+    "Cell",
+    "ConvCase",
+    "Drawing",
+    "Stamp",
+    "TransposedCase",
+    "Window",
+    "describe",
+    "draw_coverage",
+    "draw_crop",
+    "draw_dilated_kernels",
+    "draw_gather",
+    "draw_gemm_overlap_add",
+    "draw_length_ambiguity",
+    "draw_matrix_pair",
+    "draw_output_padding_choices",
+    "draw_polyphase",
+    "draw_signals",
+    "draw_sliding_window",
+    "draw_stamps",
+    "draw_weight_blocks",
+    "draw_zero_insertion",
+    "fmt",
+    "matrix_labels",
+    "render",
+]

@@ -1,0 +1,81 @@
+"""Lengths on both sides of a strided convolution, and why they are ambiguous.
+
+An ordinary strided ``conv1d`` rounds down: several input lengths give the same
+output length. ``conv_transpose1d`` goes the other way, so it has to be told which
+of those input lengths to give back; that is what ``output_padding`` (or
+``output_size``) chooses. These helpers compute both directions, so a chapter can
+print the table instead of asserting it.
+"""
+
+from __future__ import annotations
+
+from .arguments import single, transposed_length
+
+__all__ = ["conv1d_input_lengths", "conv1d_output_length", "effective_kernel_size"]
+
+
+def _checked(**arguments: object) -> dict[str, int]:
+    """Read each argument as an int (or 1-tuple) and check its range: lengths, kernel
+    sizes, strides and dilations are positive, paddings are not negative."""
+    values = {name: single(value, name) for name, value in arguments.items()}
+    for name, value in values.items():
+        smallest = 0 if name == "padding" else 1
+        if value < smallest:
+            raise ValueError(f"{name} must be >= {smallest}, got {value}")
+    return values
+
+
+def effective_kernel_size(kernel_size: int, dilation: int = 1) -> int:
+    """How many samples a kernel of ``kernel_size`` taps spans when its taps are
+    ``dilation`` apart: ``dilation*(kernel_size - 1) + 1`` (the gaps count, the
+    taps at both ends count once)."""
+    v = _checked(kernel_size=kernel_size, dilation=dilation)
+    return v["dilation"] * (v["kernel_size"] - 1) + 1
+
+
+def conv1d_output_length(
+    length: int, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1
+) -> int:
+    """Length of ``conv1d``'s output for an input of ``length`` samples::
+
+        L_out = floor((L_in + 2*padding - dilation*(kernel_size - 1) - 1) / stride) + 1
+
+    The window (``dilation*(kernel_size - 1) + 1`` samples wide) fits at every
+    ``stride``-th position of the padded input; a tail shorter than ``stride`` is
+    dropped, which is why different ``length`` values can give the same result.
+    Raises ``ValueError`` when the window does not fit even once.
+    """
+    v = _checked(
+        length=length, kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation
+    )
+    window = effective_kernel_size(v["kernel_size"], v["dilation"])
+    padded = v["length"] + 2 * v["padding"]
+    if window > padded:
+        raise ValueError(
+            f"the window of {window} samples (dilation*(kernel_size - 1) + 1) does not fit "
+            f"in the padded input of {padded} samples"
+        )
+    room = padded - window
+    return room // v["stride"] + 1
+
+
+def conv1d_input_lengths(
+    output_length: int, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1
+) -> range:
+    """Every input length that ``conv1d`` maps to ``output_length``, smallest first.
+
+    There are ``stride`` of them (fewer only when ``padding`` would make the
+    smallest ones non-positive). The smallest is ``conv_transpose1d``'s output length
+    with ``output_padding=0``; ``output_padding=r`` gives the ``r``-th after it.
+    """
+    v = _checked(
+        output_length=output_length,
+        kernel_size=kernel_size,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+    )
+    smallest = transposed_length(
+        v["output_length"], v["kernel_size"], v["stride"], v["padding"], 0, v["dilation"]
+    )
+    return range(max(smallest, 1), smallest + v["stride"])

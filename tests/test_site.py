@@ -1,0 +1,324 @@
+"""The built website, opened in a real browser (headless Chromium driven by Selenium).
+
+`make test` builds the site (`_build/html`) before pytest runs; this module serves it on
+localhost and opens every page, asserting what a reader would notice: no console errors, no
+failed requests (and no request leaves localhost: the site must work offline), every image
+loaded, math typeset by the site's own MathJax, launch and download buttons on notebook
+pages, solutions collapsed, internal links (and their #anchors) that resolve, and a search
+that finds ``output_padding``. A screenshot of each page lands in `_build/screenshots/`.
+
+Without Chromium (and chromedriver) the browser tests skip with a message saying how to
+install them, unless ``CONVTRANSPOSE_REQUIRE_BROWSER=1`` (CI sets it) makes them fail.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import http.server
+import json
+import os
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import unquote, urldefrag, urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SITE = ROOT / "_build" / "html"
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+REQUIRE = os.environ.get("CONVTRANSPOSE_REQUIRE_BROWSER", "") not in ("", "0")
+INSTALL_HINT = (
+    "needs Chromium and its driver: `sudo apt-get install chromium chromium-driver` "
+    "(Debian/Ubuntu), or set CHROMIUM and CHROMEDRIVER to their paths"
+)
+#: How long a page may take to load, typeset its math and decode its images (seconds).
+PAGE_TIMEOUT = 30
+#: The book's launch buttons, by the host each one links to (see `launch_buttons` in _config.yml).
+LAUNCH_HOSTS = ("mybinder.org", "colab.research.google.com", "jupyterhub.example.org")
+
+
+def _pages() -> list[str]:
+    """Every HTML page of the built site, relative to its root (assets under _static excluded)."""
+    if not SITE.is_dir():
+        return []
+    return sorted(
+        p.relative_to(SITE).as_posix()
+        for p in SITE.rglob("*.html")
+        if not p.relative_to(SITE).parts[0].startswith("_")
+    )
+
+
+PAGES = _pages()
+
+
+def _unavailable(reason: str) -> None:
+    """Skip (on a laptop) or fail (in CI, where the browser must be there) with ``reason``."""
+    if REQUIRE:
+        pytest.fail(f"{reason} (CONVTRANSPOSE_REQUIRE_BROWSER is set)", pytrace=False)
+    pytest.skip(reason)
+
+
+def _browser_paths() -> tuple[str, str] | None:
+    """Chromium and chromedriver: from CHROMIUM/CHROMEDRIVER, else from PATH."""
+    browser = os.environ.get("CHROMIUM") or next(
+        filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None
+    )
+    driver = os.environ.get("CHROMEDRIVER") or shutil.which("chromedriver")
+    return (browser, driver) if browser and driver else None
+
+
+# --- the server ------------------------------------------------------------------------------
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # keep pytest's output clean
+        pass
+
+
+@pytest.fixture(scope="module")
+def site_url() -> Iterator[str]:
+    """The built site, served from a thread on a free localhost port."""
+    if not (SITE / "index.html").is_file():
+        _unavailable(f"no built site in {SITE}: run `make book` first")
+    handler = functools.partial(_QuietHandler, directory=str(SITE))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# --- the browser -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory, site_url: str):
+    """Headless Chromium with a fresh profile; any host but localhost fails to resolve."""
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        _unavailable("needs selenium (`pip install -r requirements.txt`)")
+    paths = _browser_paths()
+    if paths is None:
+        _unavailable(INSTALL_HINT)
+    options = webdriver.ChromeOptions()
+    options.binary_location = paths[0]
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,900",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+        # Offline, for real: a request to any other host fails, and is reported below.
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    ):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=paths[1]))
+    driver.set_page_load_timeout(PAGE_TIMEOUT)
+    driver.set_script_timeout(PAGE_TIMEOUT)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+# Waits until MathJax has typeset the page (when it has MathJax) and every image has loaded
+# or failed; lazy images are made eager first, so images below the fold count too.
+_SETTLE = """
+const done = arguments[arguments.length - 1];
+const images = [...document.images].map((img) => {
+  img.loading = "eager";
+  if (img.complete) return Promise.resolve();
+  return new Promise((resolve) => { img.onload = img.onerror = resolve; });
+});
+const math = window.MathJax && MathJax.startup && MathJax.startup.promise
+  ? MathJax.startup.promise : Promise.resolve();
+Promise.all([math, ...images]).then(() => done(true), (error) => done(String(error)));
+"""
+
+# What the page shows, gathered in one round trip.
+_INSPECT = """
+const visible = (el) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== "hidden";
+return {
+  brokenImages: [...document.images]
+    .filter((img) => !(img.complete && img.naturalWidth > 0))
+    .map((img) => img.currentSrc || img.src),
+  mathSources: document.querySelectorAll(".math").length,
+  mathTypeset: document.querySelectorAll("mjx-container").length,
+  mathErrors: document.querySelectorAll("mjx-merror").length,
+  links: [...document.querySelectorAll("a[href]")].map((a) => a.href),
+  solutions: document.querySelectorAll(".solution.dropdown").length,
+  solutionsShown: [...document.querySelectorAll(".solution.dropdown section")]
+    .filter(visible).length,
+};
+"""
+
+
+def _network_problems(log: list[dict], site_url: str) -> list[str]:
+    """Failed requests, HTTP errors and requests that left localhost, from Chromium's
+    performance log (the DevTools protocol's Network events)."""
+    urls: dict[str, str] = {}
+    problems = []
+    for entry in log:
+        message = json.loads(entry["message"])["message"]
+        method, params = message.get("method"), message.get("params", {})
+        if method == "Network.requestWillBeSent":
+            url = params["request"]["url"]
+            urls[params["requestId"]] = url
+            leaves = urlsplit(url).scheme in ("http", "https", "ws", "wss", "ftp")
+            if leaves and not url.startswith(site_url):  # chrome:// is the browser's own
+                problems.append(f"request leaves the site: {url}")
+        elif method == "Network.responseReceived" and params["response"]["status"] >= 400:
+            problems.append(f"HTTP {params['response']['status']}: {params['response']['url']}")
+        elif method == "Network.loadingFailed" and not params.get("canceled"):
+            url = urls.get(params["requestId"], params["requestId"])
+            problems.append(f"failed ({params.get('errorText')}): {url}")
+    return problems
+
+
+@functools.cache
+def _anchors(path: Path) -> frozenset[str]:
+    """The ids (and old-style names) a page defines: what `#fragment` links can point at."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    return frozenset(html.unescape(m) for m in re.findall(r'\b(?:id|name)="([^"]*)"', text))
+
+
+def _broken_links(links: list[str], site_url: str) -> list[str]:
+    """Links into the site whose file (or #anchor in it) does not exist."""
+    broken = []
+    for link in links:
+        if not link.startswith(site_url):
+            continue  # external links (the bibliography's DOIs, launch buttons) are not fetched
+        address, fragment = urldefrag(link)
+        relative = unquote(urlsplit(address).path)[1:]
+        target = SITE / relative
+        if target.is_dir():
+            target = target / "index.html"
+        if not target.is_file():
+            broken.append(f"{link} (no file {relative or '/'})")
+        elif fragment and target.suffix == ".html" and unquote(fragment) not in _anchors(target):
+            broken.append(f"{link} (no #{fragment} in {relative})")
+    return broken
+
+
+def _screenshot(driver, page: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(
+        str(SCREENSHOTS / (page.removesuffix(".html").replace("/", "__") + ".png"))
+    )
+
+
+def _open(driver, site_url: str, page: str) -> dict:
+    """Load ``page``, wait until it has settled, and return what _INSPECT found plus the
+    console errors and network problems it caused."""
+    driver.get_log("browser")  # forget what earlier pages logged
+    driver.get_log("performance")
+    driver.get(site_url + page)
+    settled = driver.execute_async_script(_SETTLE)
+    found = driver.execute_script(_INSPECT)
+    found["settled"] = settled
+    found["console"] = [
+        e["message"] for e in driver.get_log("browser") if e["level"] in ("SEVERE", "ERROR")
+    ]
+    found["network"] = _network_problems(driver.get_log("performance"), site_url)
+    return found
+
+
+# --- the tests -------------------------------------------------------------------------------
+
+
+def test_site_is_built_with_pages() -> None:
+    if not (SITE / "index.html").is_file():
+        _unavailable(f"no built site in {SITE}: run `make book` first")
+    notebooks = [p for p in PAGES if p.startswith("notebooks/")]
+    assert len(notebooks) >= 4, f"only {len(notebooks)} chapter pages in {SITE}"
+    for page in ("book/api.html", "book/bibliography.html", "book/workshop.html", "search.html"):
+        assert page in PAGES, f"{page} missing from the built site"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_in_browser(browser, site_url: str, page: str) -> None:
+    found = _open(browser, site_url, page)
+    _screenshot(browser, page)
+    assert found["settled"] is True, f"page did not settle: {found['settled']}"
+    assert not found["console"], "console errors:\n" + "\n".join(found["console"])
+    assert not found["network"], "network problems:\n" + "\n".join(found["network"])
+    assert not found["brokenImages"], f"images that did not load: {found['brokenImages']}"
+    if found["mathSources"]:
+        assert found["mathTypeset"] >= found["mathSources"], (
+            f"{found['mathSources']} math elements but {found['mathTypeset']} typeset by MathJax"
+        )
+        assert not found["mathErrors"], f"{found['mathErrors']} MathJax errors"
+    assert found["solutionsShown"] == 0, "solutions must start collapsed"
+    broken = _broken_links(found["links"], site_url)
+    assert not broken, "broken internal links:\n" + "\n".join(broken)
+    if page.startswith("notebooks/"):
+        links = found["links"]
+        for host in LAUNCH_HOSTS:
+            assert any(urlsplit(link).hostname == host for link in links), f"no {host} button"
+        source = "_sources/" + page.removesuffix(".html") + ".ipynb"
+        assert site_url + source in links, f"no download button for {source}"
+
+
+def test_chapters_have_math_and_solutions(browser, site_url: str) -> None:
+    """The per-page checks above must not pass vacuously: some chapter has typeset math and
+    collapsed solutions that a click opens."""
+    from selenium.webdriver.common.by import By
+
+    chapters = [p for p in PAGES if p.startswith("notebooks/")]
+    with_math = with_solutions = 0
+    for page in chapters:
+        found = _open(browser, site_url, page)
+        with_math += found["mathTypeset"] > 0
+        with_solutions += found["solutions"] > 0
+    assert with_math, "no chapter has math typeset by MathJax"
+    assert with_solutions, "no chapter has an exercise solution"
+    # On the last chapter with solutions, the toggle button of a solution shows it.
+    page = next(p for p in reversed(chapters) if _open(browser, site_url, p)["solutions"])
+    solution = browser.find_element(By.CSS_SELECTOR, ".solution.dropdown")
+    browser.execute_script("arguments[0].scrollIntoView()", solution)
+    solution.find_element(By.CSS_SELECTOR, ".toggle-button").click()
+    body = solution.find_element(By.CSS_SELECTOR, "section")
+    assert body.is_displayed(), f"{page}: the solution's toggle button does not open it"
+
+
+def test_search_finds_output_padding(browser, site_url: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(site_url + "search.html?q=output_padding")
+    results = WebDriverWait(browser, PAGE_TIMEOUT).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#search-results ul.search li")
+    )
+    _screenshot(browser, "search-output_padding")
+    hrefs = [r.find_element(By.TAG_NAME, "a").get_attribute("href") for r in results]
+    assert any("notebooks/" in h or "book/api" in h for h in hrefs), hrefs
+
+
+def test_api_page_documents_every_public_module() -> None:
+    """book/api.md is written by hand: a new module of the package must be added to it."""
+    package = ROOT / "src" / "convtranspose"
+    api = (ROOT / "book" / "api.md").read_text()
+    documented = set(re.findall(r"automodule:: (convtranspose[\w.]*)", api))
+    modules = {
+        "convtranspose" + ("" if p.stem == "__init__" else "." + p.stem)
+        for p in package.glob("*.py")
+        if p.stem == "__init__" or not p.stem.startswith("_")
+    }
+    modules |= {f"convtranspose.{p.parent.name}" for p in package.glob("*/__init__.py")}
+    assert modules <= documented, f"add to book/api.md: {sorted(modules - documented)}"
