@@ -34,7 +34,7 @@ lab: $(STAMP)  ## open the notebooks in JupyterLab, from the project's environme
 	$(BIN)/jupyter lab notebooks/
 
 learner: $(STAMP)  ## workshop copies of the notebooks, solutions removed and outputs cleared, in _build/learner/
-	$(BIN)/python tools/learner.py notebooks _build/learner
+	$(BIN)/python tools/learner.py notebooks _build/learner --data book/data
 
 clean:
 	rm -rf _build

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 import nbformat
@@ -45,12 +46,18 @@ def test_gated_solution_removed_across_cells() -> None:
     assert [c.cell_type for c in copy.cells] == ["markdown", "markdown"]
 
 
-def test_outputs_cleared_and_files_written(tmp_path: Path) -> None:
+def test_kit_has_cleared_notebooks_and_data(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "results.json").write_text("{}")
     code = new_code_cell("1 + 1", execution_count=1, outputs=[new_output("stream", text="2")])
-    nbformat.write(new_notebook(cells=[new_markdown_cell(EXERCISE), code]), tmp_path / "a.ipynb")
-    assert learner.main([str(tmp_path), str(tmp_path / "out")]) == 0
-    copy = nbformat.read(tmp_path / "out" / "a.ipynb", as_version=4)
+    notebook = new_notebook(cells=[new_markdown_cell(EXERCISE), code])
+    nbformat.write(notebook, tmp_path / "notebooks" / "a.ipynb")
+    assert learner.main(["notebooks", "kit", "--data", "data"]) == 0
+    copy = nbformat.read(tmp_path / "kit" / "notebooks" / "a.ipynb", as_version=4)
     assert copy.cells[1].outputs == [] and copy.cells[1].execution_count is None
+    assert (tmp_path / "kit" / "data" / "results.json").read_text() == "{}"
 
 
 def test_every_chapter_has_a_learner_copy_without_solutions(tmp_path: Path) -> None:
@@ -61,3 +68,16 @@ def test_every_chapter_has_a_learner_copy_without_solutions(tmp_path: Path) -> N
         assert count >= 1, f"{name}: no solution found to remove"
         assert "{solution" not in text, name
         assert '"output_type"' not in text, name
+
+
+def test_files_the_chapters_read_are_in_the_kit(tmp_path: Path, monkeypatch) -> None:
+    """A chapter that reads `../book/data/...` must find it in the kit too: `make learner`
+    copies book/data; a chapter reading from another folder needs it added there."""
+    monkeypatch.chdir(ROOT)
+    learner.write_learner_kit(Path("notebooks"), tmp_path, [Path("book/data")])
+    relative = re.compile(r"""["'](\.\./[^"']+)["']""")
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            for name in relative.findall(cell.source) if cell.cell_type == "code" else []:
+                if (path.parent / name).exists():  # the chapter itself finds it
+                    assert (tmp_path / "notebooks" / name).exists(), f"{path.name}: {name}"

@@ -1,9 +1,14 @@
 """Learner copies of the chapters: solutions removed, outputs cleared (`make learner`).
 
-    python tools/learner.py notebooks _build/learner
+    python tools/learner.py notebooks _build/learner --data book/data
 
 For a workshop, learners should predict before they run: each copy keeps every exercise
 but none of its solution, and no cell shows its output until the learner runs it.
+
+The copies keep the repository's layout, so a chapter that reads ``../book/data/...`` finds
+it: the notebooks go to ``_build/learner/notebooks/`` and each ``--data`` folder to the same
+place under ``_build/learner/``. Zip ``_build/learner/`` (with the package, installed as the
+setup page says) and it is the learners' kit.
 
 Removed:
 
@@ -21,7 +26,9 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import nbformat
@@ -100,9 +107,10 @@ def learner_copy(notebook: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode
 
 
 def write_learner_copies(source: Path, destination: Path) -> dict[str, int]:
-    """Write the learner copy of every notebook in ``source`` into ``destination``; return
-    the number of solutions removed from each."""
-    destination.mkdir(parents=True, exist_ok=True)
+    """Write the learner copy of every notebook in ``source`` into ``destination`` (emptied
+    first, so a removed chapter does not linger); return the solutions removed from each."""
+    shutil.rmtree(destination, ignore_errors=True)
+    destination.mkdir(parents=True)
     removed = {}
     for path in sorted(source.glob("*.ipynb")):
         notebook, removed[path.name] = learner_copy(nbformat.read(path, as_version=4))
@@ -111,17 +119,35 @@ def write_learner_copies(source: Path, destination: Path) -> dict[str, int]:
     return removed
 
 
+def write_learner_kit(source: Path, kit: Path, data: Sequence[Path] = ()) -> dict[str, int]:
+    """The workshop kit in ``kit``: learner copies of ``source``'s notebooks in
+    ``kit / source``, and each folder of ``data`` (relative paths, like ``source``) copied to
+    ``kit / folder``, so relative paths between them still resolve."""
+    for folder in (source, *data):
+        if folder.is_absolute():
+            raise ValueError(f"give {folder} relative to the repository's root")
+    for folder in data:
+        if folder.is_dir():  # git keeps no empty folder: a fresh clone may lack it
+            shutil.copytree(folder, kit / folder, dirs_exist_ok=True)
+    return write_learner_copies(source, kit / source)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("source", type=Path, help="folder of the chapters' notebooks")
-    parser.add_argument("destination", type=Path, help="folder for the learner copies")
+    parser.add_argument("kit", type=Path, help="folder for the learners' kit")
+    parser.add_argument(
+        "--data", type=Path, action="append", default=[], help="a folder the chapters read"
+    )
     args = parser.parse_args(argv)
-    removed = write_learner_copies(args.source, args.destination)
+    removed = write_learner_kit(args.source, args.kit, args.data)
     if not removed:
         print(f"no notebooks in {args.source}", file=sys.stderr)
         return 1
     for name, count in removed.items():
-        print(f"{args.destination / name}: {count} solution(s) removed, outputs cleared")
+        print(f"{args.kit / args.source / name}: {count} solution(s) removed, outputs cleared")
+    for folder in args.data:
+        print(f"{args.kit / folder}: " + ("copied" if folder.is_dir() else "no such folder"))
     return 0
 
 

@@ -20,38 +20,46 @@ from dataclasses import dataclass
 class PhaseGrid:
     """The programs along the length axis: ``stride`` phases times ``n_blocks`` blocks.
 
-    ``q`` runs from ``q0`` over ``n_q`` values in every phase (a few of them fall outside
-    ``[0, output_length)`` in some phases: the kernel masks those).
+    Phase ``r`` starts at its first ``q`` with ``t >= 0``, :meth:`first_q`; every phase
+    holds at most ``n_q = ceil(output_length / stride)`` positions (the kernel masks the
+    ones past the end).
     """
 
     output_length: int
     stride: int
     padding: int
     block_q: int
-    q0: int
-    n_q: int
+
+    @property
+    def n_q(self) -> int:
+        """The most positions one phase holds."""
+        return math.ceil(self.output_length / self.stride)
 
     @property
     def n_blocks(self) -> int:
         """Blocks of ``q`` per phase."""
         return math.ceil(self.n_q / self.block_q)
 
+    def first_q(self, phase: int) -> int:
+        """The smallest ``q`` with ``t = q*stride + phase - padding >= 0``."""
+        return (self.padding - phase + self.stride - 1) // self.stride
+
     def positions(self, phase: int, block: int) -> list[int]:
         """The output positions program ``(phase, block)`` writes (the unmasked ones)."""
-        first = self.q0 + block * self.block_q
+        first = self.first_q(phase) + block * self.block_q
         ts = (q * self.stride + phase - self.padding for q in range(first, first + self.block_q))
-        return [t for t in ts if 0 <= t < self.output_length]
+        return [t for t in ts if t < self.output_length]
 
 
 def phase_grid(output_length: int, stride: int, padding: int, block_q: int) -> PhaseGrid:
-    """The grid for an output of ``output_length`` positions.
+    """The grid for an output of ``output_length`` positions, ``block_q`` per program."""
+    return PhaseGrid(output_length, stride, padding, block_q)
 
-    ``t = q*stride + r - padding`` is in ``[0, output_length)`` only for
-    ``q`` in ``[padding // stride, (output_length - 1 + padding) // stride]`` whatever ``r``.
-    """
-    q0 = padding // stride
-    n_q = (output_length - 1 + padding) // stride - q0 + 1
-    return PhaseGrid(output_length, stride, padding, block_q, q0, n_q)
+
+def tap_step(stride: int, dilation: int) -> int:
+    """``k*dilation % stride`` repeats every ``stride // gcd(stride, dilation)`` taps: the
+    distance between two taps of the same phase."""
+    return stride // math.gcd(stride, dilation)
 
 
 def phase_taps(kernel_size: int, stride: int, dilation: int, phase: int) -> list[int]:

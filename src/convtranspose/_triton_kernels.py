@@ -43,50 +43,37 @@ def _mac(acc, a, b, USE_DOT: tl.constexpr, PRECISION: tl.constexpr):
     return acc
 
 
+# fmt: off
 @triton.jit
 def conv_transpose1d_kernel(
-    x_ptr,
-    w_ptr,
-    b_ptr,
-    y_ptr,  # input, weight, bias (or any pointer if no bias), output
-    C_IN_G,
-    C_OUT_G,
-    L_IN,
-    L_OUT,
-    K,
-    G,  # channels per group, lengths, kernel size, groups
-    STRIDE,
-    PADDING,
-    DILATION,  # the convolution's arguments
-    Q0,
-    N_Q_BLOCKS,
-    N_CO_BLOCKS,  # first phase index q, blocks per phase, channel blocks
-    sxn,
-    sxc,
-    sxl,
-    swc,
-    swo,
-    swk,
-    syn,
-    syc,
-    syl,  # strides of x, w, y (in elements)
+    x_ptr, w_ptr, b_ptr, y_ptr,  # input, weight, bias (any pointer if none), output
+    C_IN_G, C_OUT_G,  # input and output channels per group
+    L_IN, L_OUT, K, G,  # input and output lengths, kernel size, groups
+    STRIDE, PADDING, DILATION,  # the convolution's arguments
+    TAP_STEP,  # stride // gcd(stride, dilation): taps of one phase are this far apart
+    N_Q_BLOCKS, N_CO_BLOCKS,  # blocks of q per phase, blocks of output channels per group
+    sxn, sxc, sxl,  # strides of x (in elements)
+    swc, swo, swk,  # strides of w
+    syn, syc, syl,  # strides of y
     HAS_BIAS: tl.constexpr,  # add b[co] to every output of channel co
     BLOCK_CO: tl.constexpr,  # output channels per program
     BLOCK_C: tl.constexpr,  # input channels per step of the reduction
     BLOCK_Q: tl.constexpr,  # output positions per program (all of one phase, see below)
+    STRIDE_P2: tl.constexpr,  # a power of two >= stride (to search the first tap)
     USE_DOT: tl.constexpr,  # tl.dot (tensor cores) or broadcast-and-sum (CUDA cores)
     PRECISION: tl.constexpr,  # tl.dot's input_precision for float32: "ieee" is exact
     ACC: tl.constexpr,  # accumulator dtype: float32, or float64 for float64 tensors
     INT64: tl.constexpr,  # compute offsets in int64 (a tensor has >= 2**31 elements)
 ):
+    # fmt: on
     """One program computes ``y[n, co_block, t_block]`` for one sample ``n`` and group ``g``.
 
     Output position ``t`` receives tap ``k`` from input ``i = (t + padding - k*dilation) /
     stride`` when that is an integer in ``[0, L_in)``. Write ``t + padding = q*stride + r``:
     tap ``k`` reaches the outputs of *phase* ``r`` exactly when ``k*dilation % stride == r``,
     and then from input ``i = q - k*dilation // stride``. So a program takes the outputs of
-    one phase ``r`` (``t = q*stride + r - padding`` for a block of consecutive ``q``), skips
-    the taps of other phases, and for each of its taps adds the matrix product
+    one phase ``r`` (``t = q*stride + r - padding`` for a block of consecutive ``q``), visits
+    only the taps of that phase, and for each adds the matrix product
     ``w[:, co_block, k]^T @ x[n, :, q_block - k*dilation // stride]`` over the group's
     input channels: no multiplication by an inserted zero is ever done.
     """
@@ -101,84 +88,71 @@ def conv_transpose1d_kernel(
     ng = rest // N_CO_BLOCKS
     n = ng // G  # sample
     g = ng % G  # group
+    arange_c = tl.arange(0, BLOCK_C)
+    if INT64:  # every offset below is then computed in int64, block starts included
+        n, g, cob, qb = n.to(tl.int64), g.to(tl.int64), cob.to(tl.int64), qb.to(tl.int64)
+        arange_c = arange_c.to(tl.int64)
 
     offs_co = cob * BLOCK_CO + tl.arange(0, BLOCK_CO)  # output channels (within the group)
-    q = Q0 + qb * BLOCK_Q + tl.arange(0, BLOCK_Q)  # consecutive q of phase r
-    arange_c = tl.arange(0, BLOCK_C)
-    if INT64:  # every offset below is then computed in int64
-        n = n.to(tl.int64)
-        g = g.to(tl.int64)
-        offs_co = offs_co.to(tl.int64)
-        q = q.to(tl.int64)
-        arange_c = arange_c.to(tl.int64)
+    q_first = (PADDING - r + STRIDE - 1) // STRIDE  # first q of phase r with t >= 0
+    q = q_first + qb * BLOCK_Q + tl.arange(0, BLOCK_Q)  # consecutive q of phase r
     t = q * STRIDE + r - PADDING  # the output positions this program writes
     co_mask = offs_co < C_OUT_G  # the last channel block may stick out
-    t_mask = (t >= 0) & (t < L_OUT)  # so may the first and last position blocks
+    t_mask = t < L_OUT  # so may the last position block
+
+    # The taps of phase r: k*dilation % stride == r repeats every TAP_STEP taps, so they are
+    # k = first, first + TAP_STEP, ... below K (none when no k < TAP_STEP hits phase r).
+    ks = tl.arange(0, STRIDE_P2)
+    first = tl.min(tl.where((ks < TAP_STEP) & ((ks * DILATION) % STRIDE == r), ks, K), axis=0)
+    n_taps = tl.cdiv(K - first, TAP_STEP)  # 0 when first == K
+    n_cb = tl.cdiv(C_IN_G, BLOCK_C)  # steps over the group's input channels per tap
 
     x_base = x_ptr + n * sxn + (g * C_IN_G) * sxc  # x[n, first channel of group g, 0]
     w_base = w_ptr + (g * C_IN_G) * swc + offs_co[:, None] * swo  # w[group's c, co, 0]
     acc = tl.zeros((BLOCK_CO, BLOCK_Q), dtype=ACC)
-    for k in range(K):
-        kd = k * DILATION  # offset of tap k in the (dilated) kernel
-        if kd % STRIDE == r:  # tap k lands on phase r (else it only hits other phases)
-            i = q - kd // STRIDE  # the input each output t takes tap k from
-            i_mask = (i >= 0) & (i < L_IN) & t_mask  # inputs that exist, outputs we write
-            for c0 in range(0, C_IN_G, BLOCK_C):  # reduce over the group's input channels
-                offs_c = c0 + arange_c
-                c_mask = offs_c < C_IN_G
-                xs = tl.load(  # (BLOCK_C, BLOCK_Q): x[n, c, i]
-                    x_base + offs_c[:, None] * sxc + i[None, :] * sxl,
-                    mask=c_mask[:, None] & i_mask[None, :],
-                    other=0.0,
-                )
-                ws = tl.load(  # (BLOCK_CO, BLOCK_C): w[c, co, k], transposed
-                    w_base + offs_c[None, :] * swc + k * swk,
-                    mask=co_mask[:, None] & c_mask[None, :],
-                    other=0.0,
-                )
-                acc = _mac(acc, ws, xs, USE_DOT, PRECISION)
+    for step in range(0, n_taps * n_cb):  # one loop over (tap, channel block): pipelined
+        j = step // n_cb  # the j-th tap of the phase ...
+        k = first + j * TAP_STEP  # ... is tap k
+        offs_c = (step - j * n_cb) * BLOCK_C + arange_c  # this step's input channels
+        i = q - (k * DILATION) // STRIDE  # the input each output t takes tap k from
+        i_mask = (i >= 0) & (i < L_IN) & t_mask  # inputs that exist, outputs we write
+        c_mask = offs_c < C_IN_G
+        xs = tl.load(  # (BLOCK_C, BLOCK_Q): x[n, c, i]
+            x_base + offs_c[:, None] * sxc + i[None, :] * sxl,
+            mask=c_mask[:, None] & i_mask[None, :],
+            other=0.0,
+        )
+        ws = tl.load(  # (BLOCK_CO, BLOCK_C): w[c, co, k], transposed
+            w_base + offs_c[None, :] * swc + k * swk,
+            mask=co_mask[:, None] & c_mask[None, :],
+            other=0.0,
+        )
+        acc = _mac(acc, ws, xs, USE_DOT, PRECISION)
     if HAS_BIAS:  # the bias is added once per output, after the sum
         bias = tl.load(b_ptr + g * C_OUT_G + offs_co, mask=co_mask, other=0.0)
         acc += bias.to(ACC)[:, None]
     y_offs = n * syn + (g * C_OUT_G + offs_co)[:, None] * syc + t[None, :] * syl
-    tl.store(
-        y_ptr + y_offs, acc.to(y_ptr.dtype.element_ty), mask=co_mask[:, None] & t_mask[None, :]
-    )
+    tl.store(y_ptr + y_offs, acc.to(y_ptr.dtype.element_ty), mask=co_mask[:, None] & t_mask[None, :])
 
 
+# fmt: off
 @triton.jit
 def conv1d_kernel(
-    g_ptr,
-    w_ptr,
-    x_ptr,  # grad_y (N, C_out, L_out), weight (C_in, C_out/G, K), grad_x (N, C_in, L_in)
-    C_IN_G,
-    C_OUT_G,
-    L_IN,
-    L_OUT,
-    K,
-    G,  # channels per group, lengths, kernel size, groups
-    STRIDE,
-    PADDING,
-    DILATION,  # the transposed convolution's arguments
-    N_I_BLOCKS,
-    N_C_BLOCKS,  # blocks of input positions and of input channels
-    sgn,
-    sgc,
-    sgl,
-    swc,
-    swo,
-    swk,
-    sxn,
-    sxc,
-    sxl,  # strides of grad_y, w, grad_x
+    g_ptr, w_ptr, x_ptr,  # grad_y (N, C_out, L_out), w (C_in, C_out/G, K), grad_x (N, C_in, L_in)
+    C_IN_G, C_OUT_G,  # input and output channels per group
+    L_IN, L_OUT, K, G,  # input and output lengths, kernel size, groups
+    STRIDE, PADDING, DILATION,  # the transposed convolution's arguments
+    N_I_BLOCKS, N_C_BLOCKS,  # blocks of input positions and of input channels
+    sgn, sgc, sgl,  # strides of grad_y
+    swc, swo, swk,  # strides of w
+    sxn, sxc, sxl,  # strides of grad_x
     BLOCK_C: tl.constexpr,  # input channels per program
     BLOCK_O: tl.constexpr,  # output channels per step of the reduction
     BLOCK_I: tl.constexpr,  # input positions per program
-    USE_DOT: tl.constexpr,
-    PRECISION: tl.constexpr,
-    ACC: tl.constexpr,
-    INT64: tl.constexpr,
+    USE_DOT: tl.constexpr, PRECISION: tl.constexpr,  # as in conv_transpose1d_kernel
+    ACC: tl.constexpr, INT64: tl.constexpr,  # as in conv_transpose1d_kernel
 ):
+    # fmt: on
     """``grad_x[n, c, i] = sum_{o, k} w[c, o, k] * grad_y[n, o, i*stride + k*dilation - padding]``.
 
     This is ``conv1d(grad_y, w, stride, padding, dilation, groups)`` evaluated at the
@@ -193,16 +167,13 @@ def conv1d_kernel(
     ng = rest // N_C_BLOCKS
     n = ng // G
     g = ng % G
+    arange_o = tl.arange(0, BLOCK_O)
+    if INT64:  # int64 offsets, block starts included
+        n, g, cb, ib = n.to(tl.int64), g.to(tl.int64), cb.to(tl.int64), ib.to(tl.int64)
+        arange_o = arange_o.to(tl.int64)
 
     offs_c = cb * BLOCK_C + tl.arange(0, BLOCK_C)
     offs_i = ib * BLOCK_I + tl.arange(0, BLOCK_I)
-    arange_o = tl.arange(0, BLOCK_O)
-    if INT64:
-        n = n.to(tl.int64)
-        g = g.to(tl.int64)
-        offs_c = offs_c.to(tl.int64)
-        offs_i = offs_i.to(tl.int64)
-        arange_o = arange_o.to(tl.int64)
     c_mask = offs_c < C_IN_G
     i_mask = offs_i < L_IN
 
@@ -230,39 +201,24 @@ def conv1d_kernel(
     tl.store(x_ptr + x_offs, acc.to(x_ptr.dtype.element_ty), mask=c_mask[:, None] & i_mask[None, :])
 
 
+# fmt: off
 @triton.jit
 def weight_grad_kernel(
-    x_ptr,
-    g_ptr,
-    w_ptr,  # x (N, C_in, L_in), grad_y (N, C_out, L_out), grad_w (C_in, C_out/G, K)
-    N,
-    C_IN_G,
-    C_OUT_G,
-    L_IN,
-    L_OUT,
-    K,  # batch, channels per group, lengths, kernel size
-    STRIDE,
-    PADDING,
-    DILATION,  # the transposed convolution's arguments
-    N_C_BLOCKS,
-    N_O_BLOCKS,  # blocks of input and of output channels
-    sxn,
-    sxc,
-    sxl,
-    sgn,
-    sgc,
-    sgl,
-    swc,
-    swo,
-    swk,  # strides of x, grad_y, grad_w
+    x_ptr, g_ptr, w_ptr,  # x (N, C_in, L_in), grad_y (N, C_out, L_out), grad_w (C_in, C_out/G, K)
+    N, C_IN_G, C_OUT_G,  # batch, input and output channels per group
+    L_IN, L_OUT, K,  # input and output lengths, kernel size
+    STRIDE, PADDING, DILATION,  # the transposed convolution's arguments
+    N_C_BLOCKS, N_O_BLOCKS,  # blocks of input and of output channels
+    sxn, sxc, sxl,  # strides of x
+    sgn, sgc, sgl,  # strides of grad_y
+    swc, swo, swk,  # strides of grad_w
     BLOCK_C: tl.constexpr,  # input channels per program
     BLOCK_O: tl.constexpr,  # output channels per program
     BLOCK_I: tl.constexpr,  # input positions per step of the reduction
-    USE_DOT: tl.constexpr,
-    PRECISION: tl.constexpr,
-    ACC: tl.constexpr,
-    INT64: tl.constexpr,
+    USE_DOT: tl.constexpr, PRECISION: tl.constexpr,  # as in conv_transpose1d_kernel
+    ACC: tl.constexpr, INT64: tl.constexpr,  # as in conv_transpose1d_kernel
 ):
+    # fmt: on
     """``grad_w[c, o, k] = sum_{n, i} x[n, c, i] * grad_y[n, o, i*stride + k*dilation - padding]``.
 
     Tap ``k`` multiplied input ``i`` into output ``i*stride + k*dilation - padding``, so its
@@ -278,14 +234,12 @@ def weight_grad_kernel(
     k = rest % K  # the tap
     g = rest // K  # the group
 
+    arange_i = tl.arange(0, BLOCK_I)
+    if INT64:  # int64 offsets, block starts included
+        g, cb, ob, k = g.to(tl.int64), cb.to(tl.int64), ob.to(tl.int64), k.to(tl.int64)
+        arange_i = arange_i.to(tl.int64)
     offs_c = cb * BLOCK_C + tl.arange(0, BLOCK_C)
     offs_o = ob * BLOCK_O + tl.arange(0, BLOCK_O)
-    arange_i = tl.arange(0, BLOCK_I)
-    if INT64:
-        g = g.to(tl.int64)
-        offs_c = offs_c.to(tl.int64)
-        offs_o = offs_o.to(tl.int64)
-        arange_i = arange_i.to(tl.int64)
     c_mask = offs_c < C_IN_G
     o_mask = offs_o < C_OUT_G
 

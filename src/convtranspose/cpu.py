@@ -39,6 +39,7 @@ __all__ = [
     "choose_algorithm",
     "conv_transpose1d",
     "gemm_overlap_add",
+    "onednn",
     "polyphase",
     "scatter",
     "subpixel",
@@ -219,30 +220,57 @@ def _subpixel(a: Conv1dArgs) -> Tensor:
     return _crop(full, a)
 
 
-def _gemm_overlap_add(a: Conv1dArgs) -> Tensor:
+def _overlap_add_thin(a: Conv1dArgs, full: Tensor) -> None:
+    """GEMM + overlap-add when every output channel reads a single input channel
+    (``C_in/groups == 1``: depthwise, or one channel in): the "GEMM" is an outer product,
+    so each block of taps is one fused multiply-add of the input, broadcast, into the output
+    (``addcmul_``), with no products tensor at all."""
+    x, w, s, d = a.input, a.weight, a.stride, a.dilation
+    n, g, length = x.shape
+    _, c_out_g, k_size = w.shape
+    inputs = x.reshape(n, g, 1, length, 1)  # broadcast over the group's output channels and taps
+    view = full.reshape(n, g, c_out_g, full.shape[-2], s)
+    if d == 1:
+        for j in range(-(-k_size // s)):
+            width = min(s, k_size - j * s)
+            taps = w[:, :, None, j * s : j * s + width]  # (g, o, 1, width)
+            view[:, :, :, j : j + length, :width].addcmul_(inputs, taps)
+    else:
+        for k in range(k_size):
+            row, phase = divmod(k * d, s)
+            view[:, :, :, row : row + length, phase].addcmul_(inputs[..., 0], w[:, :, k, None])
+
+
+def _stamps(a: Conv1dArgs) -> Tensor:
+    """Every input element's stamp, ``(N, C_out, L, K)``: one GEMM ``(N*L, C_in/g) @
+    (C_in/g, C_out/g*K)`` per group, rows being input positions so that a stamp
+    (``C_out/g x K`` values) is contiguous."""
     x, w, g = a.input, a.weight, a.groups
     n, c_in, length = x.shape
     _, c_out_g, k_size = w.shape
-    s, d = a.stride, a.dilation
     if g == 1:
-        # One GEMM, (n*L, C_in) @ (C_in, C_out*K); rows are input positions so that each
-        # input element's stamp (C_out x K) is contiguous.
         products = torch.matmul(x.transpose(1, 2), w.reshape(c_in, c_out_g * k_size))
         products = products.reshape(n, length, 1, c_out_g, k_size)
     else:
         xg = x.reshape(n, g, c_in // g, length)
         products = torch.einsum("ngcl,gcm->nlgm", xg, w.reshape(g, c_in // g, c_out_g * k_size))
         products = products.reshape(n, length, g, c_out_g, k_size)
-    # -> (n, C_out, L, K) view: stamp i, tap k.
-    stamps = products.permute(0, 2, 3, 1, 4).reshape(n, a.out_channels, length, k_size)
-    full_len = max(_stamp_length(a), a.padding + a.output_length)
-    if d == 1 and k_size == s:
+    return products.permute(0, 2, 3, 1, 4).reshape(n, a.out_channels, length, k_size)
+
+
+def _gemm_overlap_add(a: Conv1dArgs) -> Tensor:
+    x, s, d = a.input, a.stride, a.dilation
+    n, c_in, length = x.shape
+    k_size = a.kernel_size
+    stamps = None if c_in == a.groups else _stamps(a)
+    if stamps is not None and d == 1 and k_size == s:
         # Stamps tile the output exactly: no overlap, no addition, a reshape is the answer.
-        full = stamps.reshape(n, a.out_channels, length * s)
-        return _add_bias(_crop(full, a), a)
-    rows = -(-full_len // s)
+        return _add_bias(_crop(stamps.reshape(n, a.out_channels, length * s), a), a)
+    rows = -(-max(_stamp_length(a), a.padding + a.output_length) // s)
     full = x.new_zeros(n, a.out_channels, rows, s)  # full[..., q, r] is position q*s + r
-    if d == 1:
+    if stamps is None:
+        _overlap_add_thin(a, full)
+    elif d == 1:
         # Taps j*s .. j*s + s - 1 of stamp i land, contiguous, on row i + j.
         for j in range(-(-k_size // s)):
             width = min(s, k_size - j * s)
@@ -254,13 +282,66 @@ def _gemm_overlap_add(a: Conv1dArgs) -> Tensor:
     return _add_bias(_crop(full.reshape(n, a.out_channels, rows * s), a), a)
 
 
+class _OneDNNTransposed(torch.autograd.Function):
+    """oneDNN's transposed convolution, called directly, with torch's own backward."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, stride, padding, output_padding, groups, dilation):
+        if ctx is not None:
+            ctx.save_for_backward(x, weight)
+            ctx.conf = (stride, padding, output_padding, groups, dilation, bias is not None)
+            ctx.bias_shape = None if bias is None else bias.shape
+        return torch.ops.mkldnn._convolution_transpose_pointwise(
+            x.contiguous(), weight.contiguous(), bias, [padding], [output_padding], [stride],
+            [dilation], groups, "none", [], "",
+        )  # fmt: skip
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        stride, padding, output_padding, groups, dilation, has_bias = ctx.conf
+        mask = [
+            ctx.needs_input_grad[0],
+            ctx.needs_input_grad[1],
+            has_bias and ctx.needs_input_grad[2],
+        ]
+        gx, gw, gb = torch.ops.aten.convolution_backward(
+            grad.contiguous(), x, weight, list(ctx.bias_shape) if has_bias else None,
+            [stride], [padding], [dilation], True, [output_padding], groups, mask,
+        )  # fmt: skip
+        return gx, gw, gb, None, None, None, None, None
+
+
+def _onednn_deconv_ok(a: Conv1dArgs) -> bool:
+    """oneDNN's deconvolution takes float32 or bfloat16 and ``output_padding < stride``
+    (torch also allows ``output_padding < dilation``)."""
+    return (
+        _onednn_ok(a.input)
+        and a.output_padding < a.stride
+        and hasattr(torch.ops.mkldnn, "_convolution_transpose_pointwise")
+    )
+
+
+def _onednn(a: Conv1dArgs) -> Tensor:
+    if not _onednn_deconv_ok(a):  # float64, or a torch without oneDNN: our own GEMM
+        return _gemm_overlap_add(a)
+    args = (a.input, a.weight, a.bias, a.stride, a.padding, a.output_padding, a.groups, a.dilation)
+    tensors = (t for t in args[:3] if t is not None)
+    if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
+        return _OneDNNTransposed.apply(*args)
+    return _OneDNNTransposed.forward(None, *args)  # inference: skip autograd's bookkeeping
+
+
 # ---------------------------------------------------------------------------------------------
 # Public functions
 # ---------------------------------------------------------------------------------------------
 
 
 def _run(algorithm: Callable[[Conv1dArgs], Tensor], args: tuple) -> Tensor:
-    a = check_conv_transpose1d(*args)
+    return _run_checked(algorithm, check_conv_transpose1d(*args))
+
+
+def _run_checked(algorithm: Callable[[Conv1dArgs], Tensor], a: Conv1dArgs) -> Tensor:
     if a.input.numel() == 0:  # an empty batch or channel-less input: nothing to compute
         out = a.input.new_zeros(a.input.shape[0], a.out_channels, a.output_length)
         return a.restore(_add_bias(out, a))
@@ -384,6 +465,27 @@ def subpixel(
     return _run(_subpixel, (input, weight, bias, stride, padding, output_padding, groups, dilation))
 
 
+def onednn(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | tuple[int] = 1,
+    padding: int | tuple[int] = 0,
+    output_padding: int | tuple[int] = 0,
+    groups: int = 1,
+    dilation: int | tuple[int] = 1,
+) -> Tensor:
+    """oneDNN's transposed convolution, called directly.
+
+    torch's CPU op already runs oneDNN's kernel for most shapes, but decides with a heuristic
+    written for 2-d images: a batch of one with fewer than ~20k input elements goes to its
+    generic GEMM + col2im path instead. This calls oneDNN whatever the shape (float32 and
+    bfloat16; other dtypes run :func:`gemm_overlap_add`), with torch's own backward.
+    Same contract as :func:`torch.nn.functional.conv_transpose1d`.
+    """
+    return _run(_onednn, (input, weight, bias, stride, padding, output_padding, groups, dilation))
+
+
 #: Every CPU algorithm by name; the shared test suite checks each one against torch.
 ALGORITHMS: dict[str, Callable[..., Tensor]] = {
     "scatter": scatter,
@@ -391,6 +493,18 @@ ALGORITHMS: dict[str, Callable[..., Tensor]] = {
     "gemm_overlap_add": gemm_overlap_add,
     "polyphase": polyphase,
     "subpixel": subpixel,
+    "onednn": onednn,
+}
+
+
+#: The same algorithms on validated arguments (what :func:`conv_transpose1d` dispatches to).
+_IMPLEMENTATIONS: dict[str, Callable[[Conv1dArgs], Tensor]] = {
+    "scatter": _scatter,
+    "zero_insertion": _zero_insertion,
+    "gemm_overlap_add": _gemm_overlap_add,
+    "polyphase": _polyphase,
+    "subpixel": _subpixel,
+    "onednn": _onednn,
 }
 
 
@@ -403,6 +517,7 @@ def workspace_elements(
     kernel_size: int,
     stride: int = 1,
     dilation: int = 1,
+    groups: int = 1,
 ) -> int:
     """Elements of the largest intermediate tensor ``name`` allocates besides its output
     (computed from the code, not measured): the memory an algorithm needs on top of torch's
@@ -413,12 +528,16 @@ def workspace_elements(
     stamps = n * c_out * k * length  # one product per (input element, tap, output channel)
     full = n * c_out * ((length - 1) * s + d * (k - 1) + 1)  # the uncropped output
     rows = d * (k - 1) // s + 1
+    if name == "gemm_overlap_add" and c_in == groups:
+        return full  # broadcast multiply-adds straight into the output
     if name in ("scatter", "gemm_overlap_add"):
         return stamps + (0 if (name == "gemm_overlap_add" and k == s and d == 1) else full)
     if name == "zero_insertion":
         return n * c_in * ((length - 1) * s + 1 + 2 * d * (k - 1))
     if name == "polyphase":
         return full + n * c_out * (length + (k - 1) * d)  # + one phase's result at a time
+    if name == "onednn":
+        return 0  # oneDNN's scratch memory is its own, not counted here
     if name == "subpixel":
         return 2 * n * c_out * s * (length + rows - 1)  # the convolution's result, interleaved
     raise ValueError(f"unknown algorithm {name!r}; expected one of {sorted(ALGORITHMS)}")
@@ -437,12 +556,38 @@ def choose_algorithm(
 ) -> str:
     """The algorithm :func:`conv_transpose1d` runs for a shape (a name in :data:`ALGORITHMS`).
 
-    The rule (derived from the measurements in ``book/data/benchmark-cpu.json``,
-    chapter 11):
+    The rule, from interleaved best-of-5 timings on the project's 2-core machine (float32,
+    2 threads; the committed run is ``book/data/benchmark-cpu.json``, chapter 11):
 
-    - placeholder: GEMM + overlap-add everywhere until measured.
+    - dtypes oneDNN cannot compute (float64): ``gemm_overlap_add``, the only other algorithm
+      that does the minimum work with one large GEMM;
+    - one input channel per group (depthwise, or a single channel in) with several output
+      channels: ``gemm_overlap_add``, whose "GEMM" is then a broadcast multiply-add: 1.4x
+      torch on a 256-channel depthwise upsampler, where torch and oneDNN reach 2-3 GFLOP/s;
+    - other grouped convolutions: ``subpixel``, one grouped oneDNN convolution (1.3x torch
+      on odd-sized groups, where torch's op runs each group separately);
+    - kernel no longer than the stride (stamps do not overlap): ``gemm_overlap_add``, one GEMM
+      and one copy (0.8x; oneDNN 0.3x; torch's own col2im path is fastest here);
+    - tiny problems (under 2**20 multiply-adds): ``gemm_overlap_add``: a oneDNN call costs
+      ~0.15 ms however small the problem (torch's native path ~0.03 ms, ours ~0.06 ms);
+    - everything else (dense channels: HiFi-GAN, WaveNet-style, channel-heavy, dilated,
+      unit stride, a long single-channel signal): ``onednn``, oneDNN's transposed convolution,
+      which torch itself reaches for these shapes at 70-135 GFLOP/s, close to the 150-160
+      GFLOP/s of a large matrix multiply: no reformulation built from torch operations beat
+      it here (GEMM + overlap-add 0.45-1.3x, sub-pixel 0.1-0.7x, polyphase 0.1-0.7x).
     """
-    return "gemm_overlap_add"
+    onednn_dtype = dtype in (torch.float32, torch.bfloat16)
+    if not onednn_dtype:
+        return "gemm_overlap_add"
+    if in_channels == groups and out_channels >= 8:
+        return "gemm_overlap_add"
+    if groups > 1:
+        return "subpixel"
+    if dilation == 1 and kernel_size <= stride:
+        return "gemm_overlap_add"
+    if batch * in_channels * out_channels // groups * kernel_size * length < 2**20:
+        return "gemm_overlap_add"
+    return "onednn"
 
 
 def conv_transpose1d(
@@ -457,11 +602,12 @@ def conv_transpose1d(
 ) -> Tensor:
     """The CPU ``conv_transpose1d``: runs the algorithm :func:`choose_algorithm` picks for
     the shape. Same contract as :func:`torch.nn.functional.conv_transpose1d`, differentiable."""
-    args = (input, weight, bias, stride, padding, output_padding, groups, dilation)
-    a = check_conv_transpose1d(*args)
+    a = check_conv_transpose1d(
+        input, weight, bias, stride, padding, output_padding, groups, dilation
+    )
     x = a.input
     name = choose_algorithm(
         x.shape[0], x.shape[1], a.out_channels, x.shape[2], a.kernel_size,
         a.stride, a.groups, a.dilation, x.dtype,
     )  # fmt: skip
-    return ALGORITHMS[name](*args)
+    return _run_checked(_IMPLEMENTATIONS[name], a)

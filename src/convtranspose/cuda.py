@@ -27,14 +27,15 @@ CUDA cores in float64, float16 and bfloat16 on tensor cores accumulating in floa
 
 from __future__ import annotations
 
+import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from ._phases import phase_grid
+from ._phases import phase_grid, tap_step
 from .arguments import Conv1dArgs, check_conv_transpose1d
 
 try:
@@ -125,38 +126,41 @@ def _pow2(n: int, cap: int) -> int:
     return min(cap, 1 << max(0, n - 1).bit_length())
 
 
+@functools.lru_cache(maxsize=1024)
 def choose_tiles(rows: int, red: int, cols: int, dtype: torch.dtype) -> Tiles:
     """Tile sizes for writing ``rows`` channels x ``cols`` positions, reducing over ``red``
-    channels.
+    channels (measured on an H100, see chapter 12).
 
     Channel-heavy problems (both channel counts >= 16, not float64) use ``tl.dot``, which
-    needs every tile side >= 16 and runs on tensor cores. Channel-light ones (depthwise, a
-    few channels) and float64 multiply a 3-d broadcast tile and sum it on CUDA cores; it is
-    kept to at most 4096 elements so it fits in registers, and spends it on positions.
+    needs every tile side >= 16 and runs on tensor cores: up to 128 channels x 64 positions
+    per program, reducing 64 channels per step, 8 warps for the big tiles. Channel-light
+    ones (depthwise, a few channels) and float64 multiply a 3-d broadcast tile and sum it on
+    CUDA cores, at most 4096 elements so it stays in registers, spent on positions.
     """
     if dtype != torch.float64 and rows >= 16 and red >= 16:
-        wide = dtype in HALF_DTYPES  # half tiles are half the bytes: reduce over more
-        return Tiles(
-            rows=_pow2(rows, 64),
-            red=_pow2(red, 64 if wide else 32),
-            cols=max(16, _pow2(cols, 128)),
-            use_dot=True,
-            num_warps=4,
+        tiles = Tiles(
+            rows=_pow2(rows, 128), red=_pow2(red, 64), cols=max(16, _pow2(cols, 64)), use_dot=True
         )
+        return replace(tiles, num_warps=8 if tiles.rows * tiles.cols >= 8192 else 4)
     rows_t = _pow2(rows, 16)
     red_t = _pow2(red, 4)
-    cols_t = _pow2(cols, max(16, 4096 // (rows_t * red_t)))
-    return Tiles(rows_t, red_t, cols_t, use_dot=False, num_warps=4)
+    cols_t = max(16, _pow2(cols, min(1024, 4096 // (rows_t * red_t))))
+    return Tiles(rows_t, red_t, cols_t, use_dot=False)
 
 
 def _common(dtype: torch.dtype, numel: int) -> dict:
     """Launch arguments every kernel takes: precision, accumulator, offset width."""
+    return _constants(dtype, numel >= INT64_THRESHOLD)
+
+
+@functools.lru_cache(maxsize=16)
+def _constants(dtype: torch.dtype, int64: bool) -> dict:
     import triton.language as tl
 
     return {
         "PRECISION": "ieee",  # exact float32 products (tl.dot defaults to TF32)
         "ACC": tl.float64 if dtype == torch.float64 else tl.float32,
-        "INT64": numel >= INT64_THRESHOLD,
+        "INT64": int64,
     }
 
 
@@ -177,22 +181,24 @@ def _launch_forward(a: Geometry, x: Tensor, w: Tensor, b: Tensor | None) -> Tens
     if y.numel() == 0:
         return y
     # Phase r holds the outputs t = q*s + r - p: one program per (phase, block of q) ...
-    cols = phase_grid(l_out, s, p, 1).n_q  # q values per phase
+    cols = phase_grid(l_out, s, p, 1).n_q  # positions per phase
     tiles = choose_tiles(c_out_g, c_in // g, cols, x.dtype)
     phases = phase_grid(l_out, s, p, tiles.cols)
     n_co_blocks = math.ceil(c_out_g / tiles.rows)
-    w = _channels_last_weight(w)
+    if tiles.use_dot:
+        w = _channels_last_weight(w)
     # ... per block of output channels, per (sample, group).
     grid = (n * g * n_co_blocks * s * phases.n_blocks,)
     numel = max(x.numel(), w.numel(), y.numel())
     _kernels.conv_transpose1d_kernel[grid](
         x, w, y if b is None else b, y,
         c_in // g, c_out_g, l_in, l_out, k, g,
-        s, p, d,
-        phases.q0, phases.n_blocks, n_co_blocks,
+        s, p, d, tap_step(s, d),
+        phases.n_blocks, n_co_blocks,
         *x.stride(), *w.stride(), *y.stride(),
         HAS_BIAS=b is not None, BLOCK_CO=tiles.rows, BLOCK_C=tiles.red, BLOCK_Q=tiles.cols,
-        USE_DOT=tiles.use_dot, num_warps=tiles.num_warps, num_stages=tiles.num_stages, **_common(x.dtype, numel),
+        STRIDE_P2=max(2, _pow2(s, 1 << 30)), USE_DOT=tiles.use_dot,
+        num_warps=tiles.num_warps, num_stages=tiles.num_stages, **_common(x.dtype, numel),
     )  # fmt: skip
     return y
 
@@ -208,7 +214,8 @@ def _launch_input_grad(a: Geometry, grad_y: Tensor, w: Tensor, l_in: int) -> Ten
     tiles = choose_tiles(c_in // g, c_out_g, l_in, grad_y.dtype)
     n_i_blocks = math.ceil(l_in / tiles.cols)
     n_c_blocks = math.ceil(c_in // g / tiles.rows)
-    w = _channels_last_weight(w)
+    if tiles.use_dot:
+        w = _channels_last_weight(w)
     grid = (n * g * n_c_blocks * n_i_blocks,)
     numel = max(grad_y.numel(), w.numel(), grad_x.numel())
     _kernels.conv1d_kernel[grid](
@@ -318,5 +325,12 @@ def conv_transpose1d(
     if x.device.type == "cpu" and dtype in HALF_DTYPES:  # the interpreter: compute in float32
         x, w = x.float(), w.float()
         b = None if b is None else b.float()
-    y = _ConvTranspose1dFunction.apply(x, w, b, Geometry.of(a))
+    geometry = Geometry.of(a)
+    needs_grad = torch.is_grad_enabled() and any(
+        t is not None and t.requires_grad for t in (x, w, b)
+    )
+    if needs_grad:
+        y = _ConvTranspose1dFunction.apply(x, w, b, geometry)
+    else:  # nothing to differentiate: skip autograd's bookkeeping (a few microseconds)
+        y = _launch_forward(geometry, x, w, b)
     return a.restore(y.to(dtype))

@@ -13,6 +13,7 @@ from .algorithms import draw_gather, draw_gemm_overlap_add, draw_polyphase, draw
 from .case import ConvCase, Stamp, TransposedCase, Window
 from .checkerboard import draw_coverage, draw_signals
 from .grid import STYLES, Cell, Drawing, fmt, render
+from .kernel import Program, draw_programs, programs
 from .matrix import draw_matrix_pair, matrix_labels
 from .signature import (
     draw_dilated_kernels,
@@ -27,6 +28,7 @@ __all__ = [
     "Cell",
     "ConvCase",
     "Drawing",
+    "Program",
     "Stamp",
     "TransposedCase",
     "Window",
@@ -40,6 +42,7 @@ __all__ = [
     "draw_matrix_pair",
     "draw_output_padding_choices",
     "draw_polyphase",
+    "draw_programs",
     "draw_signals",
     "draw_sliding_window",
     "draw_stamps",
@@ -47,5 +50,6 @@ __all__ = [
     "draw_zero_insertion",
     "fmt",
     "matrix_labels",
+    "programs",
     "render",
 ]

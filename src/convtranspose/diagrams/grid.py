@@ -95,7 +95,6 @@ def render(drawing: Drawing, label_width: float = 3.0, size: float = 0.5) -> Fig
                 facecolor=colour,
                 edgecolor="#444444",
                 hatch=hatch,
-                hatchcolor="#9a9a9a",
                 linewidth=0.8,
             )
         )

@@ -1,0 +1,116 @@
+"""Smoke tests of ``python -m convtranspose.benchmark``: structure, not speed.
+
+Timings on a shared machine prove nothing in a unit test; these check that the benchmark runs
+end to end on a tiny grid, that its JSON holds what chapter 11 reads, that its grids describe
+valid calls, and that the committed results in ``book/data/`` are complete.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from convtranspose import benchmark, cpu
+
+COMMITTED = Path(__file__).parent.parent / "book" / "data" / "benchmark-cpu.json"
+CANDIDATES = {"torch", "chosen", *cpu.ALGORITHMS}
+
+
+def check_result(result: dict, candidates: set[str]) -> None:
+    assert set(result["min_s"]) == candidates
+    assert set(result["median_s"]) == candidates
+    assert set(result["speedup"]) == candidates - {"torch"}
+    for name in candidates:
+        assert result["min_s"][name] > 0
+        assert result["median_s"][name] >= result["min_s"][name]
+        assert result["gflops"][name] == pytest.approx(
+            result["flops"] / result["min_s"][name] / 1e9
+        )
+    torch_time = result["min_s"]["torch"]
+    for name, ratio in result["speedup"].items():
+        assert ratio == pytest.approx(torch_time / result["min_s"][name])
+
+
+def check_report(report: dict, shapes: list[benchmark.Shape]) -> None:
+    assert report["device"] == "cpu"
+    assert [r["shape"]["name"] for r in report["results"]] == [s.name for s in shapes]
+    for result, shape in zip(report["results"], shapes, strict=True):
+        assert result["flops"] == shape.flops
+        assert result["chosen"] in cpu.ALGORITHMS
+        assert set(result["extra_memory_bytes"]) == CANDIDATES
+        check_result(result, CANDIDATES)
+    ratios = [r["speedup"]["chosen"] for r in report["results"]]
+    assert report["geomean_speedup"] == pytest.approx(benchmark.geometric_mean(ratios))
+    assert report["min_speedup"] == min(ratios)
+    assert set(report["geomean_speedup_by_algorithm"]) == CANDIDATES - {"torch"}
+    assert report["matmul_gflops"] > 0
+    assert report["machine"]["threads"] >= 1
+
+
+def test_quick_run_writes_table_and_json(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    path = tmp_path / "out.json"
+    report = benchmark.main(["--quick", "--json", str(path)])
+    assert json.loads(path.read_text()) == json.loads(json.dumps(report))
+    check_report(report, benchmark.QUICK_GRID)
+    table = capsys.readouterr().out
+    for shape in benchmark.QUICK_GRID:
+        assert shape.name in table
+    assert "geometric-mean speed-up over torch" in table
+
+
+def test_committed_results_are_complete() -> None:
+    """The results chapter 11 plots: the full grid, every algorithm, the matmul ceiling."""
+    report = json.loads(COMMITTED.read_text())
+    assert report["grid"] == "default"
+    check_report(report, benchmark.CPU_GRID)
+
+
+@pytest.mark.parametrize(
+    "grid",
+    [benchmark.CPU_GRID, benchmark.CUDA_GRID, benchmark.QUICK_GRID, benchmark.random_grid(0)],
+    ids=["cpu", "cuda", "quick", "random"],
+)
+def test_grid_shapes_are_valid_calls(grid: list[benchmark.Shape]) -> None:
+    for shape in grid:
+        assert shape.output_length >= 1
+        assert shape.in_channels % shape.groups == 0 and shape.out_channels % shape.groups == 0
+        if shape.flops < 2e7:  # run the small ones for real
+            x, w, b = shape.tensors(seed=1)
+            out = torch.nn.functional.conv_transpose1d(x, w, b, **shape.kwargs())
+            assert out.shape == (shape.batch, shape.out_channels, shape.output_length)
+
+
+def test_cpu_grid_covers_the_promised_cases() -> None:
+    shapes = benchmark.CPU_GRID
+    assert any(s.groups == s.in_channels > 1 for s in shapes), "depthwise"
+    assert any(1 < s.groups < s.in_channels for s in shapes), "grouped"
+    assert any(s.dilation > 1 for s in shapes), "dilated"
+    assert any(s.stride == 1 for s in shapes), "unit stride"
+    assert any(s.in_channels == 1 and s.length >= 1 << 16 for s in shapes), "long mono"
+    assert sum(s.name.startswith("hifigan") for s in shapes) >= 4
+
+
+def test_random_grid_is_reproducible_and_seeded() -> None:
+    assert benchmark.random_grid(3) == benchmark.random_grid(3)
+    assert benchmark.random_grid(3) != benchmark.random_grid(4)
+    assert len(benchmark.random_grid(5, count=4)) == 4
+
+
+def test_geometric_mean() -> None:
+    assert benchmark.geometric_mean([2.0, 8.0]) == pytest.approx(4.0)
+    assert math.isclose(benchmark.geometric_mean([1.5]), 1.5)
+
+
+@pytest.mark.gpu
+def test_cuda_mode_on_a_tiny_grid(tmp_path: Path) -> None:
+    """On a GPU: the CUDA mode checks, times and reports both dtypes."""
+    path = tmp_path / "cuda.json"
+    report = benchmark.main(["--device", "cuda", "--quick", "--json", str(path)])
+    assert report["machine"]["gpu"]
+    assert {r["dtype"] for r in report["results"]} == {"float32", "bfloat16"}
+    for result in report["results"]:
+        check_result(result, {"torch", "convtranspose"})

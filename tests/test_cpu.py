@@ -1,0 +1,150 @@
+"""Tests specific to :mod:`convtranspose.cpu`: the selection rule and each algorithm's edge cases.
+
+The shared suite (test_conv_transpose1d.py) already checks every algorithm in
+``cpu.ALGORITHMS`` against torch on random configurations; these cover what it cannot see:
+which algorithm the rule picks, paths it draws rarely (oneDNN's float32 backward, its
+fallbacks), half precision, and the analytic workspace sizes.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from convtranspose import cpu
+
+ALGORITHM_NAMES = list(cpu.ALGORITHMS)
+
+
+def make(*shapes, dtype=torch.float32, seed=0, grad=False):
+    gen = torch.Generator().manual_seed(seed)
+    return [torch.randn(*s, generator=gen, dtype=dtype).requires_grad_(grad) for s in shapes]
+
+
+@pytest.mark.parametrize(
+    ("shape", "expected"),
+    [
+        # (batch, c_in, c_out, length, kernel, stride, groups, dilation, dtype)
+        ((1, 512, 256, 32, 16, 8, 1, 1, torch.float32), "onednn"),  # HiFi-GAN stage
+        ((1, 128, 128, 512, 3, 1, 1, 4, torch.float32), "onednn"),  # dilated
+        ((1, 1, 1, 1 << 17, 16, 4, 1, 1, torch.float32), "onednn"),  # long mono: 1 output channel
+        ((1, 256, 256, 512, 8, 4, 256, 1, torch.float32), "gemm_overlap_add"),  # depthwise
+        ((2, 111, 69, 333, 5, 3, 3, 1, torch.float32), "subpixel"),  # odd groups
+        ((1, 64, 64, 256, 3, 4, 1, 1, torch.float32), "gemm_overlap_add"),  # stride > kernel
+        ((1, 512, 256, 32, 16, 8, 1, 1, torch.float64), "gemm_overlap_add"),  # no oneDNN dtype
+    ],
+    ids=["hifigan", "dilated", "long-mono", "depthwise", "odd-groups", "no-overlap", "float64"],
+)
+def test_choose_algorithm_rule(shape: tuple, expected: str) -> None:
+    assert cpu.choose_algorithm(*shape) == expected
+
+
+@pytest.mark.parametrize("groups", [1, 2, 4])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_choose_algorithm_names_an_algorithm(groups: int, dtype: torch.dtype) -> None:
+    for k, s, d in [(1, 1, 1), (4, 2, 1), (3, 4, 2), (16, 8, 1)]:
+        name = cpu.choose_algorithm(2, 4 * groups, 2 * groups, 9, k, s, groups, d, dtype)
+        assert name in cpu.ALGORITHMS
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"stride": 8, "padding": 4},
+        {"groups": 4, "stride": 4, "padding": 2},  # depthwise-like: the broadcast path
+        {"groups": 2, "stride": 3, "padding": 1, "output_padding": 1},  # subpixel
+        {"stride": 4},  # no overlap
+        {"stride": 1, "dilation": 3, "output_padding": 2},  # output_padding >= stride
+    ],
+)
+def test_conv_transpose1d_float32_gradients(kwargs: dict) -> None:
+    """float32 gradients of the chosen algorithm (oneDNN's backward included) match torch's;
+    the shared suite checks gradients in float64, where oneDNN is not used."""
+    groups = kwargs.get("groups", 1)
+    x, w, b = make(
+        (2, 4, 11), (4, 8 // groups, 16 if kwargs["stride"] == 8 else 3), (8,), grad=True
+    )
+    got = cpu.conv_transpose1d(x, w, b, **kwargs)
+    want = F.conv_transpose1d(x, w, b, **kwargs)
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+    cotangent = torch.randn_like(want)
+    got_grads = torch.autograd.grad(got, (x, w, b), cotangent)
+    want_grads = torch.autograd.grad(want, (x, w, b), cotangent)
+    for g, e in zip(got_grads, want_grads, strict=True):
+        torch.testing.assert_close(g, e, atol=1e-4, rtol=1e-4)
+
+
+def test_onednn_gradients_and_fallback() -> None:
+    """oneDNN's autograd wrapper gives torch's gradients; where oneDNN refuses
+    (``output_padding >= stride``, float64) the algorithm falls back and stays exact."""
+    x, w, b = make((2, 6, 7), (6, 2, 4), (6,), grad=True)
+    kw = {"stride": 2, "padding": 1, "output_padding": 1, "groups": 3, "dilation": 2}
+    got = cpu.onednn(x, w, b, **kw)
+    want = F.conv_transpose1d(x, w, b, **kw)
+    torch.testing.assert_close(got, want)
+    for g, e in zip(
+        torch.autograd.grad(got.sum(), (x, w, b)),
+        torch.autograd.grad(want.sum(), (x, w, b)),
+        strict=True,
+    ):
+        torch.testing.assert_close(g, e, atol=1e-4, rtol=1e-4)
+    refused = {"stride": 1, "dilation": 3, "output_padding": 2}
+    x, w = make((1, 3, 5), (3, 2, 3))
+    torch.testing.assert_close(cpu.onednn(x, w, **refused), F.conv_transpose1d(x, w, **refused))
+
+
+def test_inference_and_training_paths_agree() -> None:
+    x, w, b = make((1, 8, 10), (8, 4, 6), (4,))
+    with torch.no_grad():
+        fast = cpu.onednn(x, w, b, stride=3, padding=2)
+    tracked = cpu.onednn(x, w, b.requires_grad_(), stride=3, padding=2)
+    assert tracked.requires_grad
+    assert torch.equal(fast, tracked.detach())
+
+
+@pytest.mark.parametrize("name", ALGORITHM_NAMES)
+def test_bfloat16(name: str) -> None:
+    """Half precision runs and stays close to torch's float32 answer."""
+    x, w, b = make((2, 6, 9), (6, 2, 5), (6,))
+    kw = {"stride": 3, "padding": 1, "groups": 3, "dilation": 2}
+    got = cpu.ALGORITHMS[name](x.bfloat16(), w.bfloat16(), b.bfloat16(), **kw)
+    assert got.dtype == torch.bfloat16
+    want = F.conv_transpose1d(x, w, b, **kw)
+    torch.testing.assert_close(got.float(), want, atol=0.1, rtol=0.05)
+
+
+@pytest.mark.parametrize("name", ALGORITHM_NAMES)
+def test_empty_batch_keeps_shape_and_bias(name: str) -> None:
+    x, w, b = make((0, 4, 5), (4, 3, 3), (3,))
+    out = cpu.ALGORITHMS[name](x, w, b, stride=2)
+    assert out.shape == (0, 3, 11)
+
+
+@pytest.mark.parametrize("name", ALGORITHM_NAMES)
+def test_stride_larger_than_dilated_kernel_leaves_zeros(name: str) -> None:
+    """Stride 5, kernel 2 dilated by 2 (span 3): the positions between stamps stay exactly 0."""
+    x = torch.tensor([[[1.0, 2.0]]])
+    w = torch.tensor([[[1.0, 10.0]]])
+    out = cpu.ALGORITHMS[name](x, w, None, stride=5, dilation=2)
+    assert out.tolist() == [[[1.0, 0.0, 10.0, 0.0, 0.0, 2.0, 0.0, 20.0]]]
+
+
+def test_workspace_elements() -> None:
+    # batch 1, 2 -> 3 channels, length 4, kernel 4, stride 2: 3*4*4 = 48 products,
+    # uncropped output 3*((4-1)*2 + 3 + 1) = 30.
+    sizes = (1, 2, 3, 4, 4, 2)
+    assert cpu.workspace_elements("gemm_overlap_add", *sizes) == 48 + 30
+    assert cpu.workspace_elements("scatter", *sizes) == 48 + 30
+    assert cpu.workspace_elements("zero_insertion", *sizes) == 2 * (7 + 6)
+    assert cpu.workspace_elements("onednn", *sizes) == 0
+    assert cpu.workspace_elements("gemm_overlap_add", 1, 2, 3, 4, 2, 2) == 3 * 2 * 4  # tiles
+    with pytest.raises(ValueError, match="unknown algorithm"):
+        cpu.workspace_elements("fft", *sizes)
+
+
+def test_every_algorithm_is_public_and_documented() -> None:
+    for name, fn in cpu.ALGORITHMS.items():
+        assert fn.__name__ == name
+        assert name in cpu.__all__
+        assert fn.__doc__ and "conv_transpose1d" in fn.__doc__
