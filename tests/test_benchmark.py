@@ -114,3 +114,50 @@ def test_cuda_mode_on_a_tiny_grid(tmp_path: Path) -> None:
     assert {r["dtype"] for r in report["results"]} == {"float32", "bfloat16"}
     for result in report["results"]:
         check_result(result, {"torch", "convtranspose"})
+
+
+# --- chapter 11's figures: what they plot is the committed report, unchanged -------------------
+
+
+@pytest.fixture
+def close_figures():
+    import matplotlib.pyplot as plt
+
+    yield
+    plt.close("all")
+
+
+def test_speedup_figure_plots_the_report(close_figures) -> None:
+    from convtranspose.diagrams import draw_speedups
+
+    report = json.loads(COMMITTED.read_text())
+    fig = draw_speedups(report)
+    plotted = fig.plotted
+    assert plotted["names"] == [s.name for s in benchmark.CPU_GRID]
+    assert plotted["speedups"] == [r["speedup"]["chosen"] for r in report["results"]]
+    assert plotted["geomean"] == pytest.approx(report["geomean_speedup"])
+    assert plotted["algorithms"] == [r["chosen"] for r in report["results"]]
+    bars = fig.axes[0].patches
+    assert sorted(b.get_width() for b in bars) == sorted(plotted["speedups"])
+
+
+def test_throughput_figure_plots_gflops_against_matmul(close_figures) -> None:
+    from convtranspose.diagrams import draw_throughput
+
+    report = json.loads(COMMITTED.read_text())
+    fig = draw_throughput(report)
+    assert fig.plotted["matmul_gflops"] == report["matmul_gflops"]
+    for name in ("torch", "chosen"):
+        assert fig.plotted["gflops"][name] == [r["gflops"][name] for r in report["results"]]
+    assert len(fig.axes[0].patches) == 2 * len(report["results"])
+
+
+def test_algorithm_map_marks_the_choice(close_figures) -> None:
+    from convtranspose.diagrams import draw_algorithm_map
+
+    report = json.loads(COMMITTED.read_text())
+    plotted = draw_algorithm_map(report).plotted
+    assert plotted["algorithms"] == list(cpu.ALGORITHMS)
+    for row, result in zip(plotted["speedups"], report["results"], strict=True):
+        assert row == [result["speedup"][a] for a in cpu.ALGORITHMS]
+    assert plotted["chosen"] == [r["chosen"] for r in report["results"]]

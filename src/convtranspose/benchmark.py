@@ -53,6 +53,7 @@ __all__ = [
     "CUDA_GRID",
     "QUICK_GRID",
     "Shape",
+    "committed_report",
     "geometric_mean",
     "main",
     "matmul_gflops",
@@ -392,6 +393,16 @@ def run_cuda(
 # ---------------------------------------------------------------------------------------------
 # Report
 # ---------------------------------------------------------------------------------------------
+
+
+def committed_report(name: str = "benchmark-cpu.json") -> dict:
+    """The benchmark results committed in the book (``book/data/NAME``), found from the
+    repository root or from ``notebooks/`` (where the chapters run)."""
+    for root in (Path.cwd(), Path.cwd().parent):
+        path = root / "book" / "data" / name
+        if path.exists():
+            return json.loads(path.read_text())
+    raise FileNotFoundError(f"book/data/{name} not found from {Path.cwd()} or its parent")
 
 
 def _ours(device: str) -> str:

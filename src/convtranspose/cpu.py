@@ -556,37 +556,43 @@ def choose_algorithm(
 ) -> str:
     """The algorithm :func:`conv_transpose1d` runs for a shape (a name in :data:`ALGORITHMS`).
 
-    The rule, from interleaved best-of-5 timings on the project's 2-core machine (float32,
-    2 threads; the committed run is ``book/data/benchmark-cpu.json``, chapter 11):
+    The rule, from interleaved best-of-21 timings on the project's 2-core machine (float32,
+    2 threads) of the default grid and of the random grids of seeds 1-3 (seed 4 and up were
+    kept for checking it; the committed run is ``book/data/benchmark-cpu.json``, chapter 11):
 
     - dtypes oneDNN cannot compute (float64): ``gemm_overlap_add``, the only other algorithm
       that does the minimum work with one large GEMM;
     - one input channel per group (depthwise, or a single channel in) with several output
-      channels: ``gemm_overlap_add``, whose "GEMM" is then a broadcast multiply-add: 1.4x
-      torch on a 256-channel depthwise upsampler, where torch and oneDNN reach 2-3 GFLOP/s;
-    - other grouped convolutions: ``subpixel``, one grouped oneDNN convolution (1.3x torch
-      on odd-sized groups, where torch's op runs each group separately);
+      channels: ``gemm_overlap_add``, whose "GEMM" is then a broadcast multiply-add (1.2x
+      torch on a 256-channel depthwise upsampler, 3x on a dilated one, where torch's op
+      reaches 2-3 GFLOP/s);
     - kernel no longer than the stride (stamps do not overlap): ``gemm_overlap_add``, one GEMM
-      and one copy (0.8x; oneDNN 0.3x; torch's own col2im path is fastest here);
-    - tiny problems (under 2**20 multiply-adds): ``gemm_overlap_add``: a oneDNN call costs
-      ~0.15 ms however small the problem (torch's native path ~0.03 ms, ours ~0.06 ms);
+      and one copy (1.8-1.9x on held-out shapes with K = 7, stride 8 and K = stride = 4;
+      0.9x where the problem is tiny; oneDNN 0.3-1.0x);
+    - small problems (under 2**23 multiply-adds and 2**18 output samples):
+      ``gemm_overlap_add``: a oneDNN call costs ~0.1-0.15 ms of setup however little it computes (on random shapes of 2.5-4 million
+      multiply-adds GEMM + overlap-add ran 1.1x torch, oneDNN 0.3-0.8x; torch's own native
+      path, ~0.03 ms per call, stays fastest on the tiniest, where we reach 0.5x);
+    - grouped with few channels per group (``C_in/groups <= 64``): ``subpixel``, one grouped
+      oneDNN convolution (1.0-2.8x); with wide groups, oneDNN's transposed convolution;
     - everything else (dense channels: HiFi-GAN, WaveNet-style, channel-heavy, dilated,
       unit stride, a long single-channel signal): ``onednn``, oneDNN's transposed convolution,
-      which torch itself reaches for these shapes at 70-135 GFLOP/s, close to the 150-160
-      GFLOP/s of a large matrix multiply: no reformulation built from torch operations beat
-      it here (GEMM + overlap-add 0.45-1.3x, sub-pixel 0.1-0.7x, polyphase 0.1-0.7x).
+      which torch itself runs for most of these shapes at 70-135 GFLOP/s, close to the
+      140-160 GFLOP/s of a large matrix multiply: no reformulation built from torch operations
+      beat it here (GEMM + overlap-add 0.45-1.0x, sub-pixel 0.1-1.0x, polyphase 0.1-0.7x), and
+      calling it directly costs 0-10% against torch's own call.
     """
-    onednn_dtype = dtype in (torch.float32, torch.bfloat16)
-    if not onednn_dtype:
+    if dtype not in (torch.float32, torch.bfloat16):
         return "gemm_overlap_add"
     if in_channels == groups and out_channels >= 8:
         return "gemm_overlap_add"
-    if groups > 1:
-        return "subpixel"
     if dilation == 1 and kernel_size <= stride:
         return "gemm_overlap_add"
-    if batch * in_channels * out_channels // groups * kernel_size * length < 2**20:
+    multiply_adds = batch * in_channels * out_channels // groups * kernel_size * length
+    if multiply_adds < 2**23 and batch * out_channels * length * stride < 2**18:
         return "gemm_overlap_add"
+    if groups > 1:
+        return "subpixel" if in_channels // groups <= 64 else "onednn"
     return "onednn"
 
 

@@ -132,14 +132,20 @@ def choose_tiles(rows: int, red: int, cols: int, dtype: torch.dtype) -> Tiles:
     channels (measured on an H100, see chapter 12).
 
     Channel-heavy problems (both channel counts >= 16, not float64) use ``tl.dot``, which
-    needs every tile side >= 16 and runs on tensor cores: up to 128 channels x 64 positions
-    per program, reducing 64 channels per step, 8 warps for the big tiles. Channel-light
+    needs every tile side >= 16: half types on tensor cores, up to 128 channels x 64
+    positions per program reducing 64 channels per step; exact float32 (CUDA-core FMAs) up to
+    64 channels x 128 positions reducing 32; 8 warps for the big tiles. Channel-light
     ones (depthwise, a few channels) and float64 multiply a 3-d broadcast tile and sum it on
     CUDA cores, at most 4096 elements so it stays in registers, spent on positions.
     """
-    if dtype != torch.float64 and rows >= 16 and red >= 16:
+    if dtype in HALF_DTYPES and rows >= 16 and red >= 16:
         tiles = Tiles(
             rows=_pow2(rows, 128), red=_pow2(red, 64), cols=max(16, _pow2(cols, 64)), use_dot=True
+        )
+        return replace(tiles, num_warps=8 if tiles.rows * tiles.cols >= 8192 else 4)
+    if dtype == torch.float32 and rows >= 16 and red >= 16:  # exact float32: CUDA-core FMAs
+        tiles = Tiles(
+            rows=_pow2(rows, 64), red=_pow2(red, 32), cols=max(16, _pow2(cols, 128)), use_dot=True
         )
         return replace(tiles, num_warps=8 if tiles.rows * tiles.cols >= 8192 else 4)
     rows_t = _pow2(rows, 16)

@@ -10,6 +10,7 @@ One module per area; each adds one import line here.
 """
 
 from .algorithms import draw_gather, draw_gemm_overlap_add, draw_polyphase, draw_zero_insertion
+from .benchmark import draw_algorithm_map, draw_speedups, draw_throughput
 from .case import ConvCase, Stamp, TransposedCase, Window
 from .checkerboard import draw_coverage, draw_signals
 from .grid import STYLES, Cell, Drawing, fmt, render
@@ -33,6 +34,7 @@ __all__ = [
     "TransposedCase",
     "Window",
     "describe",
+    "draw_algorithm_map",
     "draw_coverage",
     "draw_crop",
     "draw_dilated_kernels",
@@ -45,7 +47,9 @@ __all__ = [
     "draw_programs",
     "draw_signals",
     "draw_sliding_window",
+    "draw_speedups",
     "draw_stamps",
+    "draw_throughput",
     "draw_weight_blocks",
     "draw_zero_insertion",
     "fmt",

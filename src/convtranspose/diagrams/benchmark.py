@@ -1,0 +1,111 @@
+"""Chapter 11's figures: the committed CPU benchmark, plotted.
+
+Each function takes a report as written by ``python -m convtranspose.benchmark`` (a dict
+read from ``book/data/benchmark-cpu.json``), draws one figure through pyplot (so
+``plt.show()`` displays it) and attaches what it plotted
+to the figure as ``fig.plotted`` (plain lists and dicts), so tests can check the figure's
+content without looking at pixels. The tables behind the figures (:func:`speedups`,
+:func:`throughputs`) are plain functions too.
+"""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+
+__all__ = [
+    "draw_algorithm_map",
+    "draw_speedups",
+    "draw_throughput",
+    "speedups",
+    "throughputs",
+]
+
+
+def _names(report: dict) -> list[str]:
+    return [r["shape"]["name"] for r in report["results"]]
+
+
+def speedups(report: dict, candidate: str = "chosen") -> list[float]:
+    """Per shape, torch's time over ``candidate``'s (> 1: ``candidate`` is faster)."""
+    return [r["speedup"][candidate] for r in report["results"]]
+
+
+def throughputs(report: dict, candidates: tuple[str, ...] = ("torch", "chosen")) -> dict:
+    """Per candidate, the GFLOP/s it reached on each shape (useful multiply-adds x 2 / time)."""
+    return {name: [r["gflops"][name] for r in report["results"]] for name in candidates}
+
+
+def draw_speedups(report: dict, candidate: str = "chosen") -> Figure:
+    """Horizontal bars: the speed-up of ``candidate`` over torch per shape, a line at 1
+    (parity) and one at the geometric mean. ``fig.plotted``: ``names``, ``speedups``,
+    ``geomean``, ``algorithms`` (the algorithm run per shape)."""
+    names, ratios = _names(report), speedups(report, candidate)
+    chosen = [r.get("chosen", candidate) for r in report["results"]]
+    geomean = math.exp(sum(math.log(v) for v in ratios) / len(ratios))
+    fig, ax = plt.subplots(figsize=(7.5, 0.32 * len(names) + 1.4))
+    y = np.arange(len(names))[::-1]
+    colors = ["tab:green" if v >= 1 else "tab:red" for v in ratios]
+    ax.barh(y, ratios, color=colors, alpha=0.8)
+    ax.axvline(1.0, color="black", linewidth=1)
+    ax.axvline(geomean, color="tab:blue", linestyle="--", label=f"geometric mean {geomean:.2f}x")
+    ax.set_yticks(y, [f"{n}  ({a})" for n, a in zip(names, chosen, strict=True)], fontsize=8)
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("speed-up over torch.nn.functional.conv_transpose1d (log scale)")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.plotted = {"names": names, "speedups": ratios, "geomean": geomean, "algorithms": chosen}
+    return fig
+
+
+def draw_throughput(report: dict, candidates: tuple[str, ...] = ("torch", "chosen")) -> Figure:
+    """Achieved GFLOP/s per shape for each candidate, against the machine's float32
+    matrix-multiply throughput (the dashed ceiling). ``fig.plotted``: ``names``,
+    ``gflops`` (candidate -> list), ``matmul_gflops``."""
+    names, table = _names(report), throughputs(report, candidates)
+    ceiling = report["matmul_gflops"]
+    fig, ax = plt.subplots(figsize=(7.5, 0.32 * len(names) + 1.4))
+    y = np.arange(len(names))[::-1]
+    height = 0.8 / len(candidates)
+    for i, name in enumerate(candidates):
+        ax.barh(y + (len(candidates) / 2 - i - 0.5) * height, table[name], height, label=name)
+    ax.axvline(ceiling, color="black", linestyle="--", label=f"matmul {ceiling:.0f} GFLOP/s")
+    ax.set_yticks(y, names, fontsize=8)
+    ax.set_xlabel("GFLOP/s (2 x multiply-adds / best time)")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.plotted = {"names": names, "gflops": table, "matmul_gflops": ceiling}
+    return fig
+
+
+def draw_algorithm_map(report: dict) -> Figure:
+    """A shapes x algorithms grid of speed-ups over torch (log colour scale, green faster,
+    red slower), each cell labelled, the chosen algorithm's cell outlined. ``fig.plotted``:
+    ``names``, ``algorithms``, ``speedups`` (rows = shapes), ``chosen``."""
+    names = _names(report)
+    algorithms = [a for a in report["results"][0]["speedup"] if a != "chosen"]
+    grid = [[r["speedup"][a] for a in algorithms] for r in report["results"]]
+    chosen = [r.get("chosen") for r in report["results"]]
+    fig, ax = plt.subplots(figsize=(1.1 * len(algorithms) + 3, 0.32 * len(names) + 1.6))
+    logs = np.log2(np.array(grid))
+    ax.imshow(logs, cmap="RdYlGn", vmin=-2, vmax=2, aspect="auto")
+    for i, row in enumerate(grid):
+        for j, value in enumerate(row):
+            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=7)
+            if algorithms[j] == chosen[i]:
+                ax.add_patch(_outline(j, i))
+    ax.set_xticks(range(len(algorithms)), algorithms, rotation=30, ha="right", fontsize=8)
+    ax.set_yticks(range(len(names)), names, fontsize=8)
+    ax.set_title("speed-up over torch per algorithm (outlined: the rule's choice)", fontsize=9)
+    fig.tight_layout()
+    fig.plotted = {"names": names, "algorithms": algorithms, "speedups": grid, "chosen": chosen}
+    return fig
+
+
+def _outline(x: int, y: int):
+    from matplotlib.patches import Rectangle
+
+    return Rectangle((x - 0.5, y - 0.5), 1, 1, fill=False, edgecolor="black", linewidth=1.5)
