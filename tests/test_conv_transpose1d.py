@@ -152,7 +152,7 @@ def test_gradients_match_torch(impl: Implementation) -> None:
 def test_gradcheck(impl: Implementation, kwargs: dict) -> None:
     """Finite differences agree with the analytic gradient (float64, tiny shapes)."""
     gen = torch.Generator().manual_seed(0)
-    make = lambda *s: torch.randn(*s, generator=gen, dtype=torch.float64, device=impl.device)  # noqa: E731
+    make = lambda *s: torch.randn(*s, generator=gen, dtype=torch.float64).to(impl.device)  # noqa: E731
     x, w, b = make(1, 2, 3), make(2, 2, 3), make(2 * kwargs.get("groups", 1))
     inputs = tuple(t.requires_grad_() for t in (x, w, b))
     assert torch.autograd.gradcheck(lambda *t: impl.fn(*t, **kwargs), inputs)
@@ -195,3 +195,26 @@ def test_non_contiguous_inputs(impl: Implementation) -> None:
     got = impl.fn(x.to(impl.device), w.to(impl.device), stride=2, groups=2)
     assert got.dtype == torch.float64
     torch.testing.assert_close(got.cpu(), expected, atol=1e-12, rtol=1e-10)
+
+
+def pytorch_sample_inputs(device: str, dtype: torch.dtype) -> list:
+    """PyTorch's own sample inputs for the op, from its OpInfo database (the cases torch's
+    test suite runs its ``conv_transpose1d`` against)."""
+    from torch.testing._internal.common_methods_invocations import op_db
+
+    (op,) = [o for o in op_db if o.name == "nn.functional.conv_transpose1d"]
+    return list(op.sample_inputs(device, dtype))
+
+
+@implementations
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
+def test_pytorch_sample_inputs(impl: Implementation, dtype: torch.dtype) -> None:
+    samples = pytorch_sample_inputs(impl.device, dtype)
+    assert len(samples) >= 6
+    atol, rtol = TOLERANCE[dtype]
+    for sample in samples:
+        args = (sample.input, *sample.args)
+        expected = F.conv_transpose1d(*args, **sample.kwargs)
+        got = impl.fn(*args, **sample.kwargs)
+        assert got.shape == expected.shape and got.dtype == dtype
+        torch.testing.assert_close(got, expected, atol=atol, rtol=rtol)

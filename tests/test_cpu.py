@@ -148,3 +148,24 @@ def test_every_algorithm_is_public_and_documented() -> None:
         assert fn.__name__ == name
         assert name in cpu.__all__
         assert fn.__doc__ and "conv_transpose1d" in fn.__doc__
+
+
+@pytest.mark.parametrize("name", ALGORITHM_NAMES)
+def test_conv_transpose1d_runs_what_the_rule_names(name: str, monkeypatch) -> None:
+    """Whatever the rule returns, ``conv_transpose1d`` runs that algorithm, correctly."""
+    calls = []
+
+    def rule(*args):
+        calls.append(args)
+        return name
+
+    monkeypatch.setattr(cpu, "choose_algorithm", rule)
+    x, w, b = make((2, 6, 7), (6, 2, 4), (6,), grad=True)
+    kw = {"stride": 3, "padding": 1, "output_padding": 2, "groups": 3, "dilation": 1}
+    got = cpu.conv_transpose1d(x, w, b, **kw)
+    want = F.conv_transpose1d(x, w, b, **kw)
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+    assert calls == [(2, 6, 6, 7, 4, 3, 3, 1, torch.float32)]
+    grads = torch.autograd.grad(got.sum(), (x, w, b))
+    for g, e in zip(grads, torch.autograd.grad(want.sum(), (x, w, b)), strict=True):
+        torch.testing.assert_close(g, e, atol=1e-4, rtol=1e-4)

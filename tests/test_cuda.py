@@ -13,8 +13,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import types
-import unittest
 
 import pytest
 import torch
@@ -24,8 +22,11 @@ from convtranspose import cuda
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 
+# Without a GPU the tests need Triton's interpreter; with one they always run (and fail loudly
+# if Triton is missing there).
 pytestmark = pytest.mark.skipif(
-    not cuda.is_available(DEVICE), reason="Triton is not installed (or TRITON_INTERPRET unset)"
+    DEVICE == "cpu" and not cuda.is_available("cpu"),
+    reason="no GPU, and Triton's interpreter is unavailable (Triton missing or TRITON_INTERPRET unset)",
 )
 
 
@@ -114,36 +115,6 @@ def test_int64_offsets_give_the_same_result(monkeypatch: pytest.MonkeyPatch) -> 
     got = run_with_grads(cuda.conv_transpose1d, x, w, b, **kwargs)
     for g, e in zip(got, expected, strict=True):
         assert torch.equal(g, e)
-
-
-def conv_transpose1d_samples(dtype: torch.dtype):
-    """PyTorch's own sample inputs for the op, from its OpInfo database.
-
-    ``torch.testing._internal`` imports ``expecttest`` only to define its TestCase base; if
-    that small package is missing, a stand-in is enough to build the samples.
-    """
-    try:
-        import expecttest  # noqa: F401
-    except ImportError:
-        stub = types.ModuleType("expecttest")
-        stub.TestCase = unittest.TestCase
-        sys.modules["expecttest"] = stub
-    from torch.testing._internal.common_methods_invocations import op_db
-
-    (op,) = [o for o in op_db if o.name == "nn.functional.conv_transpose1d"]
-    return list(op.sample_inputs(DEVICE, dtype))
-
-
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
-def test_pytorch_sample_inputs(dtype: torch.dtype) -> None:
-    samples = conv_transpose1d_samples(dtype)
-    assert len(samples) >= 6
-    for sample in samples:
-        args = (sample.input, *sample.args)
-        expected = F.conv_transpose1d(*(a.cpu() if a is not None else None for a in args), **sample.kwargs)  # fmt: skip
-        got = cuda.conv_transpose1d(*args, **sample.kwargs)
-        assert got.shape == expected.shape and got.dtype == dtype
-        torch.testing.assert_close(got.cpu(), expected, atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.skipif(DEVICE != "cpu", reason="the interpreter's half-precision fallback")

@@ -63,7 +63,10 @@ __all__ = [
 ]
 
 #: Where ``python -m convtranspose.benchmark`` writes its JSON unless told otherwise.
-DEFAULT_JSON = {"cpu": Path("book/data/benchmark-cpu.json"), "cuda": Path("benchmark-cuda.json")}
+DEFAULT_JSON = {
+    "cpu": Path("book/data/benchmark-cpu.json"),
+    "cuda": Path("book/data/benchmark-cuda.json"),
+}
 
 
 @dataclass(frozen=True)
@@ -195,11 +198,12 @@ def geometric_mean(values: list[float]) -> float:
 # ---------------------------------------------------------------------------------------------
 
 
-def _loops_for(fn: Callable[[], object], target_s: float) -> int:
-    """How many calls make one reading last about ``target_s`` seconds (at least one)."""
-    start = time.perf_counter()
-    fn()
-    once = max(time.perf_counter() - start, 1e-7)
+def _loops_for(
+    fn: Callable[[], object], target_s: float, clock: Callable[[Callable[[], object], int], float]
+) -> int:
+    """How many calls make one reading last about ``target_s`` seconds (at least one),
+    from one call timed with ``clock`` (on CUDA, a synchronised one)."""
+    once = max(clock(fn, 1), 1e-7)
     return max(1, min(1000, int(target_s / once)))
 
 
@@ -212,7 +216,7 @@ def time_interleaved(
     """Seconds per call of each candidate, one reading per round, the candidates taking
     turns in a rotating order so that background load hits them all alike."""
     names = list(candidates)
-    loops = {name: _loops_for(candidates[name], target_s) for name in names}
+    loops = {name: _loops_for(candidates[name], target_s, clock) for name in names}
     readings: dict[str, list[float]] = {name: [] for name in names}
     for r in range(rounds):
         for name in names[r % len(names) :] + names[: r % len(names)]:

@@ -1,7 +1,7 @@
 """Vectorised CPU implementations of ``conv_transpose1d``, built from torch tensor ops.
 
-Five algorithms compute the same thing (chapter 09 derives each from the definition,
-chapter 11 measures them):
+Six algorithms compute the same thing (chapter 09 derives the first five from the
+definition, chapter 11 measures them all):
 
 - :func:`scatter`: the definition. Every input element stamps its scaled kernel onto the
   output; one ``einsum`` makes all the stamps, one ``index_add_`` adds them where they land.
@@ -16,6 +16,8 @@ chapter 11 measures them):
 - :func:`subpixel`: the polyphase convolutions fused into one convolution with
   ``stride * C_out`` output channels, followed by a reshape that interleaves the phases
   ("sub-pixel convolution"). One large call instead of ``stride`` small ones.
+- :func:`onednn`: oneDNN's own transposed convolution, called directly: what torch's op runs
+  for most shapes anyway, minus torch's shape heuristic.
 
 :func:`conv_transpose1d` picks one per call with the rule in :func:`choose_algorithm`.
 Every algorithm keeps the contract of :func:`torch.nn.functional.conv_transpose1d`: all
@@ -577,7 +579,7 @@ def choose_algorithm(
       oneDNN convolution (1.0-2.8x); with wide groups, oneDNN's transposed convolution;
     - everything else (dense channels: HiFi-GAN, WaveNet-style, channel-heavy, dilated,
       unit stride, a long single-channel signal): ``onednn``, oneDNN's transposed convolution,
-      which torch itself runs for most of these shapes at 70-135 GFLOP/s, close to the
+      which torch itself runs for most of these shapes at 60-150 GFLOP/s, up to the
       140-160 GFLOP/s of a large matrix multiply: no reformulation built from torch operations
       beat it here (GEMM + overlap-add 0.45-1.0x, sub-pixel 0.1-1.0x, polyphase 0.1-0.7x), and
       calling it directly costs 0-10% against torch's own call.

@@ -54,6 +54,11 @@ def draw_speedups(report: dict, candidate: str = "chosen") -> Figure:
     ax.axvline(geomean, color="tab:blue", linestyle="--", label=f"geometric mean {geomean:.2f}x")
     ax.set_yticks(y, [f"{n}  ({a})" for n, a in zip(names, chosen, strict=True)], fontsize=8)
     ax.set_xscale("log", base=2)
+    low, high = min([*ratios, 1.0]) / 1.3, max([*ratios, 1.0]) * 1.3
+    steps = (0.125, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 8.0, 16.0)
+    ticks = [t for t in steps if low <= t <= high]
+    ax.set_xlim(low, high)
+    ax.set_xticks(ticks, [f"{t:g}x" for t in ticks])
     ax.set_xlabel("speed-up over torch.nn.functional.conv_transpose1d (log scale)")
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
@@ -75,7 +80,7 @@ def draw_throughput(report: dict, candidates: tuple[str, ...] = ("torch", "chose
     ax.axvline(ceiling, color="black", linestyle="--", label=f"matmul {ceiling:.0f} GFLOP/s")
     ax.set_yticks(y, names, fontsize=8)
     ax.set_xlabel("GFLOP/s (2 x multiply-adds / best time)")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3, fontsize=8)
     fig.tight_layout()
     fig.plotted = {"names": names, "gflops": table, "matmul_gflops": ceiling}
     return fig
