@@ -8,6 +8,7 @@ configurations nobody wrote down.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 import pytest
@@ -218,3 +219,11 @@ def test_pytorch_sample_inputs(impl: Implementation, dtype: torch.dtype) -> None
         got = impl.fn(*args, **sample.kwargs)
         assert got.shape == expected.shape and got.dtype == dtype
         torch.testing.assert_close(got, expected, atol=atol, rtol=rtol)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Triton is installed on Linux")
+def test_the_triton_kernel_is_in_the_suite() -> None:
+    """requirements.txt installs Triton on Linux, so the kernel must be checked there,
+    natively or in the interpreter: a broken Triton must fail the run, not shrink it."""
+    names = {impl.name for impl in IMPLEMENTATIONS}
+    assert names & {"cuda", "cuda-interpreter"}, f"no Triton implementation among {names}"

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from .. import output_length
 from ..arguments import transposed_length
 
 __all__ = ["ConvCase", "Stamp", "TransposedCase", "Window"]
@@ -75,14 +76,11 @@ class TransposedCase:
         object.__setattr__(self, "kernel", _floats(self.kernel))
         if not self.input or not self.kernel:
             raise ValueError("input and kernel must each hold at least one value")
-        _positive("stride", self.stride)
-        _positive("dilation", self.dilation)
-        if self.padding < 0 or self.output_padding < 0:
-            raise ValueError("padding and output_padding must be >= 0")
-        if self.output_padding >= max(self.stride, self.dilation):
-            raise ValueError("output_padding must be smaller than max(stride, dilation)")
-        if self.output_length < 1:
-            raise ValueError(f"padding={self.padding} crops the whole output")
+        # The one validator of shape-only arguments: the same rules and words as the op's.
+        output_length(
+            len(self.input), self.kernel_size, self.stride, self.padding, self.output_padding,
+            self.dilation,
+        )  # fmt: skip
 
     @classmethod
     def ones(cls, length: int, kernel_size: int, **arguments: int) -> TransposedCase:
