@@ -161,3 +161,13 @@ def test_algorithm_map_marks_the_choice(close_figures) -> None:
     for row, result in zip(plotted["speedups"], report["results"], strict=True):
         assert row == [result["speedup"][a] for a in cpu.ALGORITHMS]
     assert plotted["chosen"] == [r["chosen"] for r in report["results"]]
+
+
+def test_cold_clock_flushes_before_every_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each timed call of the CPU clock starts on cold caches, and the flush is not timed."""
+    events = []
+    monkeypatch.setattr(benchmark, "flush_caches", lambda: events.append("flush"))
+    seconds = benchmark.cold_cpu_clock(lambda: events.append("call"), 3)
+    assert events == ["flush", "call"] * 3
+    assert seconds >= 0
+    assert benchmark.FLUSH_BYTES >= 2 * (32 << 20)  # twice the reference machine's L3

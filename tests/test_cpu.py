@@ -26,15 +26,33 @@ def make(*shapes, dtype=torch.float32, seed=0, grad=False):
     ("shape", "expected"),
     [
         # (batch, c_in, c_out, length, kernel, stride, groups, dilation, dtype)
-        ((1, 512, 256, 32, 16, 8, 1, 1, torch.float32), "onednn"),  # HiFi-GAN stage
-        ((1, 128, 128, 512, 3, 1, 1, 4, torch.float32), "onednn"),  # dilated
-        ((1, 1, 1, 1 << 17, 16, 4, 1, 1, torch.float32), "onednn"),  # long mono: 1 output channel
+        ((1, 512, 256, 32, 16, 8, 1, 1, torch.float32), "aten"),  # HiFi-GAN stage
+        ((1, 128, 128, 512, 3, 1, 1, 4, torch.float32), "aten"),  # dilated
+        ((1, 1, 1, 1 << 17, 16, 4, 1, 1, torch.float32), "aten"),  # long mono: 1 output channel
         ((1, 256, 256, 512, 8, 4, 256, 1, torch.float32), "gemm_overlap_add"),  # depthwise
-        ((2, 111, 69, 333, 5, 3, 3, 1, torch.float32), "subpixel"),  # odd groups
-        ((1, 64, 64, 256, 3, 4, 1, 1, torch.float32), "gemm_overlap_add"),  # stride > kernel
+        ((2, 111, 69, 333, 5, 3, 3, 1, torch.float32), "subpixel"),  # odd groups, batched
+        ((1, 128, 64, 512, 7, 3, 2, 1, torch.float32), "aten"),  # groups, unbatched
+        ((1, 128, 64, 1024, 7, 8, 1, 1, torch.float32), "gemm_overlap_add"),  # no overlap
+        ((1, 64, 64, 256, 3, 4, 1, 1, torch.float32), "aten"),  # no overlap, small
+        ((1, 128, 64, 256, 7, 8, 4, 1, torch.float32), "gemm_overlap_add"),  # no overlap, groups
+        ((4, 64, 64, 32, 20, 10, 64, 2, torch.float32), "aten"),  # depthwise, 20 dilated taps
+        ((4, 32, 16, 64, 20, 10, 4, 1, torch.float32), "aten"),  # groups, batched, small
         ((1, 512, 256, 32, 16, 8, 1, 1, torch.float64), "gemm_overlap_add"),  # no oneDNN dtype
     ],
-    ids=["hifigan", "dilated", "long-mono", "depthwise", "odd-groups", "no-overlap", "float64"],
+    ids=[
+        "hifigan",
+        "dilated",
+        "long-mono",
+        "depthwise",
+        "odd-groups",
+        "groups-unbatched",
+        "no-overlap",
+        "no-overlap-small",
+        "no-overlap-groups",
+        "depthwise-many-taps",
+        "odd-groups-small",
+        "float64",
+    ],
 )
 def test_choose_algorithm_rule(shape: tuple, expected: str) -> None:
     assert cpu.choose_algorithm(*shape) == expected
@@ -138,6 +156,8 @@ def test_workspace_elements() -> None:
     assert cpu.workspace_elements("scatter", *sizes) == 48 + 30
     assert cpu.workspace_elements("zero_insertion", *sizes) == 2 * (7 + 6)
     assert cpu.workspace_elements("onednn", *sizes) == 0
+    assert cpu.workspace_elements("aten", *sizes) == 48  # torch's native path: its columns
+    assert cpu.workspace_elements("aten", 2, 2, 3, 4, 4, 2) == 0  # a batch: oneDNN's own
     assert cpu.workspace_elements("gemm_overlap_add", 1, 2, 3, 4, 2, 2) == 3 * 2 * 4  # tiles
     with pytest.raises(ValueError, match="unknown algorithm"):
         cpu.workspace_elements("fft", *sizes)
@@ -169,3 +189,22 @@ def test_conv_transpose1d_runs_what_the_rule_names(name: str, monkeypatch) -> No
     grads = torch.autograd.grad(got.sum(), (x, w, b))
     for g, e in zip(grads, torch.autograd.grad(want.sum(), (x, w, b)), strict=True):
         torch.testing.assert_close(g, e, atol=1e-4, rtol=1e-4)
+
+
+def test_checked_signatures_skip_only_identical_calls() -> None:
+    """The second identical call takes the remembered fast path to torch's op; a call that
+    differs in anything the checks read (a bool for an int, a dtype) is checked again."""
+    x, w, b = make((1, 64, 40), (64, 32, 16), (32,))
+    cpu._CHECKED_ATEN.clear()
+    assert cpu.choose_algorithm(1, 64, 32, 40, 16, 8) == "aten"
+    first = cpu.conv_transpose1d(x, w, b, stride=8, padding=4)
+    assert len(cpu._CHECKED_ATEN) == 1
+    again = cpu.conv_transpose1d(x, w, b, stride=8, padding=4)
+    torch.testing.assert_close(again, first, rtol=0, atol=0)
+    torch.testing.assert_close(first, F.conv_transpose1d(x, w, b, stride=8, padding=4))
+    with pytest.raises(TypeError, match="groups"):
+        cpu.conv_transpose1d(x, w, b, stride=8, padding=4, groups=True)
+    with pytest.raises(TypeError, match="dtype"):
+        cpu.conv_transpose1d(x, w.double(), b, stride=8, padding=4)
+    unbatched = cpu.conv_transpose1d(x[0], w, b, stride=[8], padding=(4,))  # list: full checks
+    torch.testing.assert_close(unbatched, first[0])

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
+from . import cpu
 from .arguments import single, transposed_length
 from .module import ConvTranspose1d
 
@@ -83,7 +84,7 @@ def conv_transpose1d(
     if isinstance(input, Tensor) and input.is_cuda:
         from . import cuda as implementation
     else:
-        from . import cpu as implementation
+        implementation = cpu
     return implementation.conv_transpose1d(
         input, weight, bias, stride, padding, output_padding, groups, dilation
     )

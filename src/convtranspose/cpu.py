@@ -38,6 +38,7 @@ from .arguments import Conv1dArgs, check_conv_transpose1d
 
 __all__ = [
     "ALGORITHMS",
+    "aten",
     "choose_algorithm",
     "conv_transpose1d",
     "gemm_overlap_add",
@@ -334,6 +335,17 @@ def _onednn(a: Conv1dArgs) -> Tensor:
     return _OneDNNTransposed.forward(None, *args)  # inference: skip autograd's bookkeeping
 
 
+def _aten(a: Conv1dArgs) -> Tensor:
+    """torch's own operator, through its C++ binding ``torch.conv_transpose1d`` (what
+    ``F.conv_transpose1d`` is): the kernel torch's dispatcher picks (its GEMM + col2im for
+    small batch-one shapes, oneDNN for the rest), with torch's own autograd formula. The
+    binding costs less per call than ``torch.ops.aten.convolution`` (~95 against ~115 us on
+    cold caches for a 0.1 ms problem), whose Python-side operator lookup runs every call."""
+    return torch.conv_transpose1d(
+        a.input, a.weight, a.bias, a.stride, a.padding, a.output_padding, a.groups, a.dilation
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # Public functions
 # ---------------------------------------------------------------------------------------------
@@ -488,6 +500,28 @@ def onednn(
     return _run(_onednn, (input, weight, bias, stride, padding, output_padding, groups, dilation))
 
 
+def aten(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | tuple[int] = 1,
+    padding: int | tuple[int] = 0,
+    output_padding: int | tuple[int] = 0,
+    groups: int = 1,
+    dilation: int | tuple[int] = 1,
+) -> Tensor:
+    """torch's own transposed convolution (its C++ binding ``torch.conv_transpose1d``),
+    called after this package's argument checks.
+
+    Not a reformulation: it is the baseline itself, kept as an algorithm so that
+    :func:`conv_transpose1d` can hand a shape back to torch where none of the
+    reformulations is measurably faster (on cold caches, every dense shape measured: torch's
+    op is then little more than one well-laid-out matrix multiply). Same contract as
+    :func:`torch.nn.functional.conv_transpose1d`.
+    """
+    return _run(_aten, (input, weight, bias, stride, padding, output_padding, groups, dilation))
+
+
 #: Every CPU algorithm by name; the shared test suite checks each one against torch.
 ALGORITHMS: dict[str, Callable[..., Tensor]] = {
     "scatter": scatter,
@@ -496,6 +530,7 @@ ALGORITHMS: dict[str, Callable[..., Tensor]] = {
     "polyphase": polyphase,
     "subpixel": subpixel,
     "onednn": onednn,
+    "aten": aten,
 }
 
 
@@ -507,6 +542,7 @@ _IMPLEMENTATIONS: dict[str, Callable[[Conv1dArgs], Tensor]] = {
     "polyphase": _polyphase,
     "subpixel": _subpixel,
     "onednn": _onednn,
+    "aten": _aten,
 }
 
 
@@ -540,6 +576,9 @@ def workspace_elements(
         return full + n * c_out * (length + (k - 1) * d)  # + one phase's result at a time
     if name == "onednn":
         return 0  # oneDNN's scratch memory is its own, not counted here
+    if name == "aten":  # torch's op: its col2im columns on its native path, else oneDNN's own
+        native = n == 1 and c_in * length <= 20480 and groups == 1
+        return c_out * k * length if native else 0
     if name == "subpixel":
         return 2 * n * c_out * s * (length + rows - 1)  # the convolution's result, interleaved
     raise ValueError(f"unknown algorithm {name!r}; expected one of {sorted(ALGORITHMS)}")
@@ -558,44 +597,73 @@ def choose_algorithm(
 ) -> str:
     """The algorithm :func:`conv_transpose1d` runs for a shape (a name in :data:`ALGORITHMS`).
 
-    The rule, from interleaved best-of-21 timings on the project's 2-core machine (float32,
-    2 threads) of the default grid and of the random grids of seeds 1-3 (seed 4 and up were
-    kept for checking it; the committed run is ``book/data/benchmark-cpu.json``, chapter 11):
+    The rule, from interleaved best-of-15 to best-of-31 cold-cache timings (one call per
+    reading, a 64 MiB buffer written before each, as ``python -m convtranspose.benchmark``
+    measures) on the project's 2-core machine (float32, 2 threads, torch 2.13) of the default
+    grid and of the random grids of seeds 1-3, 11 and 13 (seeds 12 and 14 were kept for
+    checking it; the committed run is ``book/data/benchmark-cpu.json``, chapter 11).
+    Speed-ups are torch's time over ours; single shapes vary 10-20% between runs:
 
     - dtypes oneDNN cannot compute (float64): ``gemm_overlap_add``, the only other algorithm
       that does the minimum work with one large GEMM;
     - one input channel per group (depthwise, or a single channel in) with several output
-      channels: ``gemm_overlap_add``, whose "GEMM" is then a broadcast multiply-add (1.2x
-      torch on a 256-channel depthwise upsampler, 3x on a dilated one, where torch's op
-      reaches 2-3 GFLOP/s);
-    - kernel no longer than the stride (stamps do not overlap): ``gemm_overlap_add``, one GEMM
-      and one copy (1.8-1.9x on held-out shapes with K = 7, stride 8 and K = stride = 4;
-      0.9x where the problem is tiny; oneDNN 0.3-1.0x);
-    - small problems (under 2**23 multiply-adds and 2**18 output samples):
-      ``gemm_overlap_add``: a oneDNN call costs ~0.1-0.15 ms of setup however little it computes (on random shapes of 2.5-4 million
-      multiply-adds GEMM + overlap-add ran 1.1x torch, oneDNN 0.3-0.8x; torch's own native
-      path, ~0.03 ms per call, stays fastest on the tiniest, where we reach 0.5x);
-    - grouped with few channels per group (``C_in/groups <= 64``): ``subpixel``, one grouped
-      oneDNN convolution (1.0-2.8x); with wide groups, oneDNN's transposed convolution;
-    - everything else (dense channels: HiFi-GAN, WaveNet-style, channel-heavy, dilated,
-      unit stride, a long single-channel signal): ``onednn``, oneDNN's transposed convolution,
-      which torch itself runs for most of these shapes at 60-150 GFLOP/s, up to the
-      140-160 GFLOP/s of a large matrix multiply: no reformulation built from torch operations
-      beat it here (GEMM + overlap-add 0.45-1.0x, sub-pixel 0.1-1.0x, polyphase 0.1-0.7x), and
-      calling it directly costs 0-10% against torch's own call.
+      channels:
+      ``gemm_overlap_add``, whose "GEMM" is then a broadcast multiply-add, one per block of
+      ``stride`` taps (one per tap when dilated): 1.1-1.9x on five depthwise shapes with at
+      most 8 such multiply-adds (torch's op runs them at 1-3 GFLOP/s); with more (20 dilated
+      taps: 0.66x) torch wins and they go to ``aten``;
+    - stamps that do not overlap (``dilation == 1`` and ``K <= stride``) with at least 2**20
+      multiply-adds when grouped, 2**22 when not: ``gemm_overlap_add``, one GEMM and one copy
+      (1.0-3.8x on nine such shapes, 1.4-3.8x where grouped); below that torch's op wins
+      (0.6-0.8x), its native path being one C++ call;
+    - grouped, undilated, batched, at most 64 input channels per group, at least 2**22
+      multiply-adds: ``subpixel``, one grouped oneDNN convolution (2.0x on a 4-group batch of
+      4; 0.85-1.1x over several runs on the odd-group shape, where ``aten`` measured 0.90x);
+      unbatched or dilated grouped shapes lose with it (0.5-0.8x), and so do small ones
+      (0.47x at 0.7 million multiply-adds, seed 13: oneDNN's ~0.15 ms setup per call), so
+      they go to ``aten``;
+    - everything else, which is every dense shape of the grid (HiFi-GAN, WaveNet-style,
+      MelGAN, channel-heavy, dilated, unit stride, a long single-channel signal): ``aten``,
+      torch's own op. On cold caches it is little more than its one matrix multiply (for
+      HiFi-GAN's first stage the GEMM alone, ``W^T @ x``, takes 1.6 of torch's 1.7-2.0 ms;
+      reading the 8 MB weight from memory takes 0.2 ms of that),
+      and no reformulation beat it on any of 30 such shapes: GEMM + overlap-add 0.5-0.9x
+      (1.2x once, within noise), oneDNN direct 0.3-1.2x, sub-pixel 0.1-1.0x.
     """
     if dtype not in (torch.float32, torch.bfloat16):
         return "gemm_overlap_add"
     if in_channels == groups and out_channels >= 8:
-        return "gemm_overlap_add"
-    if dilation == 1 and kernel_size <= stride:
-        return "gemm_overlap_add"
+        adds = kernel_size if dilation > 1 else -(-kernel_size // stride)
+        return "gemm_overlap_add" if adds <= 8 else "aten"
     multiply_adds = batch * in_channels * out_channels // groups * kernel_size * length
-    if multiply_adds < 2**23 and batch * out_channels * length * stride < 2**18:
+    enough = multiply_adds >= (2**20 if groups > 1 else 2**22)
+    if dilation == 1 and kernel_size <= stride and enough:
         return "gemm_overlap_add"
-    if groups > 1:
-        return "subpixel" if in_channels // groups <= 64 else "onednn"
-    return "onednn"
+    if groups > 1 and dilation == 1 and batch > 1 and in_channels // groups <= 64:
+        return "subpixel" if multiply_adds >= 2**22 else "aten"
+    return "aten"
+
+
+#: Signatures of calls that passed the argument checks and that the rule sent to ``aten``
+#: (bounded: cleared when full). See :func:`conv_transpose1d`.
+_CHECKED_ATEN: set[tuple] = set()
+_CHECKED_ATEN_SIZE = 512
+
+
+def _signature(input, weight, bias, stride, padding, output_padding, groups, dilation) -> tuple:
+    """Everything :func:`~convtranspose.arguments.check_conv_transpose1d` and
+    :func:`choose_algorithm` read from a call: types (so ``True`` is not ``1``), shapes,
+    dtypes, devices and the integer arguments, in one flat tuple (the cheapest to build).
+    Two calls with the same signature get the same verdict. Raises ``AttributeError`` for an
+    argument that is not a tensor; a list argument makes it unhashable (``TypeError`` when
+    looked up): both then take the full checks."""
+    return (
+        type(input), input.shape, input.dtype, input.device,
+        type(weight), weight.shape, weight.dtype, weight.device,
+        None if bias is None else (type(bias), bias.shape, bias.dtype, bias.device),
+        stride, padding, output_padding, groups, dilation,
+        type(stride), type(padding), type(output_padding), type(groups), type(dilation),
+    )  # fmt: skip
 
 
 def conv_transpose1d(
@@ -609,7 +677,24 @@ def conv_transpose1d(
     dilation: int | tuple[int] = 1,
 ) -> Tensor:
     """The CPU ``conv_transpose1d``: runs the algorithm :func:`choose_algorithm` picks for
-    the shape. Same contract as :func:`torch.nn.functional.conv_transpose1d`, differentiable."""
+    the shape. Same contract as :func:`torch.nn.functional.conv_transpose1d`, differentiable.
+
+    Per-call overhead: the argument checks cost ~5 us per call with warm caches but ~40 us
+    when the interpreter's data is cold, as it is for a layer inside a network (chapter 11),
+    which is 15-25% of a 0.2 ms problem. A call whose signature (:func:`_signature`) already
+    passed the checks and went to ``aten`` therefore skips straight to torch's op: the same
+    signature can only get the same verdict, and a call that fails the checks is never
+    remembered, so every bad call still raises exactly as before.
+    """
+    try:
+        key = _signature(input, weight, bias, stride, padding, output_padding, groups, dilation)
+        known = key in _CHECKED_ATEN
+    except (AttributeError, TypeError):
+        key, known = None, False
+    if known:
+        return torch.conv_transpose1d(
+            input, weight, bias, stride, padding, output_padding, groups, dilation
+        )
     a = check_conv_transpose1d(
         input, weight, bias, stride, padding, output_padding, groups, dilation
     )
@@ -618,4 +703,8 @@ def conv_transpose1d(
         x.shape[0], x.shape[1], a.out_channels, x.shape[2], a.kernel_size,
         a.stride, a.groups, a.dilation, x.dtype,
     )  # fmt: skip
+    if name == "aten" and key is not None and x.numel() > 0:
+        if len(_CHECKED_ATEN) >= _CHECKED_ATEN_SIZE:
+            _CHECKED_ATEN.clear()
+        _CHECKED_ATEN.add(key)
     return _run_checked(_IMPLEMENTATIONS[name], a)
