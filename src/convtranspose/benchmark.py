@@ -50,8 +50,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from . import cpu
-from .arguments import transposed_length
+from . import cost, cpu
 
 __all__ = [
     "CPU_GRID",
@@ -75,34 +74,17 @@ DEFAULT_JSON = {
 
 
 @dataclass(frozen=True)
-class Shape:
-    """One benchmark case: a ``conv_transpose1d`` call described by its sizes."""
+class Shape(cost.Shape):
+    """One benchmark case: the sizes of a ``conv_transpose1d`` call (validated by
+    :class:`convtranspose.cost.Shape`) with a name for the table."""
 
-    name: str
-    batch: int
-    in_channels: int
-    out_channels: int
-    length: int
-    kernel_size: int
-    stride: int = 1
-    padding: int = 0
-    output_padding: int = 0
-    groups: int = 1
-    dilation: int = 1
-
-    @property
-    def output_length(self) -> int:
-        return transposed_length(
-            self.length, self.kernel_size, self.stride, self.padding,
-            self.output_padding, self.dilation,
-        )  # fmt: skip
+    name: str = ""
 
     @property
     def flops(self) -> int:
         """Useful floating-point operations: one multiply and one add per (input element,
         tap, output channel of its group)."""
-        per_group_out = self.out_channels // self.groups
-        return 2 * self.batch * self.in_channels * per_group_out * self.kernel_size * self.length
+        return 2 * self.channel_products * self.kernel_size * self.length
 
     def kwargs(self) -> dict:
         return {
@@ -132,7 +114,7 @@ def _hifigan(prefix: str, batch: int, frames: int, channels: int) -> list[Shape]
     for i, (rate, k) in enumerate([(8, 16), (8, 16), (2, 4), (2, 4)]):
         c = channels >> i
         shapes.append(
-            Shape(f"{prefix}-up{i + 1}", batch, c, c // 2, length, k, rate, (k - rate) // 2)
+            Shape(batch, c, c // 2, length, k, rate, (k - rate) // 2, name=f"{prefix}-up{i + 1}")
         )
         length *= rate
     return shapes
@@ -142,31 +124,31 @@ def _hifigan(prefix: str, batch: int, frames: int, channels: int) -> list[Shape]
 CPU_GRID: list[Shape] = [
     *_hifigan("hifigan-v1", 1, 32, 512),
     *_hifigan("hifigan-v2", 1, 64, 128)[:2],
-    Shape("wavenet-up16", 1, 80, 80, 100, 32, 16, 8),  # WaveNet-style mel upsampler
-    Shape("melgan-up8-batch4", 4, 256, 128, 64, 16, 8, 4),
-    Shape("channel-heavy", 1, 1024, 1024, 64, 4, 2, 1),
-    Shape("depthwise", 1, 256, 256, 512, 8, 4, 2, groups=256),
-    Shape("dilated", 1, 128, 128, 512, 3, 1, 4, dilation=4),
-    Shape("grouped-odd", 2, 3 * 37, 3 * 23, 333, 5, 3, 1, 1, groups=3),
-    Shape("long-mono", 1, 1, 1, 1 << 17, 16, 4, 6),
-    Shape("unit-stride", 1, 256, 256, 256, 3, 1, 1),
-    Shape("stride-gt-kernel", 1, 64, 64, 256, 3, 4),
+    Shape(1, 80, 80, 100, 32, 16, 8, name="wavenet-up16"),  # WaveNet-style mel upsampler
+    Shape(4, 256, 128, 64, 16, 8, 4, name="melgan-up8-batch4"),
+    Shape(1, 1024, 1024, 64, 4, 2, 1, name="channel-heavy"),
+    Shape(1, 256, 256, 512, 8, 4, 2, groups=256, name="depthwise"),
+    Shape(1, 128, 128, 512, 3, 1, 4, dilation=4, name="dilated"),
+    Shape(2, 3 * 37, 3 * 23, 333, 5, 3, 1, 1, groups=3, name="grouped-odd"),
+    Shape(1, 1, 1, 1 << 17, 16, 4, 6, name="long-mono"),
+    Shape(1, 256, 256, 256, 3, 1, 1, name="unit-stride"),
+    Shape(1, 64, 64, 256, 3, 4, name="stride-gt-kernel"),
 ]
 
 #: The CUDA grid: training-sized shapes (HiFi-GAN at batch 16 and more), float32 and bfloat16.
 CUDA_GRID: list[Shape] = [
     *_hifigan("hifigan-v1-b16", 16, 32, 512),
-    Shape("channel-heavy", 16, 1024, 1024, 256, 4, 2, 1),
-    Shape("depthwise", 16, 512, 512, 1024, 16, 8, 4, groups=512),
-    Shape("dilated", 16, 256, 256, 1024, 3, 1, 4, dilation=4),
-    Shape("grouped-odd", 16, 3 * 37, 3 * 23, 1000, 5, 3, 1, 1, groups=3),
-    Shape("long-mono", 4, 1, 1, 1 << 20, 16, 4, 6),
+    Shape(16, 1024, 1024, 256, 4, 2, 1, name="channel-heavy"),
+    Shape(16, 512, 512, 1024, 16, 8, 4, groups=512, name="depthwise"),
+    Shape(16, 256, 256, 1024, 3, 1, 4, dilation=4, name="dilated"),
+    Shape(16, 3 * 37, 3 * 23, 1000, 5, 3, 1, 1, groups=3, name="grouped-odd"),
+    Shape(4, 1, 1, 1 << 20, 16, 4, 6, name="long-mono"),
 ]
 
 #: A tiny grid for smoke tests (``--quick``): seconds, not minutes.
 QUICK_GRID: list[Shape] = [
-    Shape("tiny-up", 1, 8, 4, 16, 4, 2, 1),
-    Shape("tiny-grouped", 2, 6, 6, 10, 3, 3, 1, 1, groups=3, dilation=2),
+    Shape(1, 8, 4, 16, 4, 2, 1, name="tiny-up"),
+    Shape(2, 6, 6, 10, 3, 3, 1, 1, groups=3, dilation=2, name="tiny-grouped"),
 ]
 
 
@@ -190,7 +172,7 @@ def random_grid(seed: int, count: int = 12) -> list[Shape]:
         padding = rng.randint(0, max(0, (dilation * (kernel - 1)) // 2))
         batch = rng.choice([1, 1, 2, 4])
         sizes = (batch, channels, c_out, length, kernel, stride, padding, 0, groups, dilation)
-        shapes.append(Shape(f"random{seed}-{i}", *sizes))
+        shapes.append(Shape(*sizes, name=f"random{seed}-{i}"))
     return shapes
 
 

@@ -62,7 +62,7 @@ class Shape:
     dilation: int = 1
 
     def __post_init__(self) -> None:
-        for f in fields(self):
+        for f in fields(Shape):  # the sizes (a subclass may add fields, e.g. a name)
             smallest = 0 if f.name in ("padding", "output_padding") else 1
             if getattr(self, f.name) < smallest:
                 raise ValueError(f"{f.name} must be >= {smallest}, got {getattr(self, f.name)}")
