@@ -362,16 +362,31 @@ def _run_checked(algorithm: Callable[[Conv1dArgs], Tensor], a: Conv1dArgs) -> Te
     return a.restore(algorithm(a))
 
 
-def scatter(
-    input: Tensor,
-    weight: Tensor,
-    bias: Tensor | None = None,
-    stride: int | tuple[int] = 1,
-    padding: int | tuple[int] = 0,
-    output_padding: int | tuple[int] = 0,
-    groups: int = 1,
-    dilation: int | tuple[int] = 1,
-) -> Tensor:
+def _public(implementation: Callable[[Conv1dArgs], Tensor], name: str, doc: str):
+    """One public algorithm: the contract's signature, the shared argument checks, then
+    ``implementation`` on the validated arguments."""
+
+    def algorithm(
+        input: Tensor,
+        weight: Tensor,
+        bias: Tensor | None = None,
+        stride: int | tuple[int] = 1,
+        padding: int | tuple[int] = 0,
+        output_padding: int | tuple[int] = 0,
+        groups: int = 1,
+        dilation: int | tuple[int] = 1,
+    ) -> Tensor:
+        args = (input, weight, bias, stride, padding, output_padding, groups, dilation)
+        return _run(implementation, args)
+
+    algorithm.__name__ = algorithm.__qualname__ = name
+    algorithm.__doc__ = doc
+    return algorithm
+
+
+scatter = _public(
+    _scatter,
+    "scatter",
     """The definition, vectorised: every input element ``x[n, c, i]`` stamps
     ``x[n, c, i] * weight[c, :, :]`` onto the output at ``i*stride + k*dilation``.
 
@@ -379,20 +394,12 @@ def scatter(
     group), one ``index_add`` scatters them to where they land, then ``padding`` is cropped.
     Cost: ``N*C_in*C_out/g*K*L`` multiplications (the minimum) and an intermediate of
     ``N*C_out*K*L`` elements. Same contract as :func:`torch.nn.functional.conv_transpose1d`.
-    """
-    return _run(_scatter, (input, weight, bias, stride, padding, output_padding, groups, dilation))
+    """,
+)
 
-
-def zero_insertion(
-    input: Tensor,
-    weight: Tensor,
-    bias: Tensor | None = None,
-    stride: int | tuple[int] = 1,
-    padding: int | tuple[int] = 0,
-    output_padding: int | tuple[int] = 0,
-    groups: int = 1,
-    dilation: int | tuple[int] = 1,
-) -> Tensor:
+zero_insertion = _public(
+    _zero_insertion,
+    "zero_insertion",
     """Zero insertion + an ordinary convolution (how the operator is often explained).
 
     Insert ``stride - 1`` zeros between input samples, pad both ends by
@@ -401,22 +408,12 @@ def zero_insertion(
     Cost: about ``stride`` times the minimum multiplications, since all but one in ``stride``
     inputs the kernel sees are inserted zeros; an intermediate of ``N*C_in*L*stride`` elements.
     Same contract as :func:`torch.nn.functional.conv_transpose1d`.
-    """
-    return _run(
-        _zero_insertion, (input, weight, bias, stride, padding, output_padding, groups, dilation)
-    )
+    """,
+)
 
-
-def gemm_overlap_add(
-    input: Tensor,
-    weight: Tensor,
-    bias: Tensor | None = None,
-    stride: int | tuple[int] = 1,
-    padding: int | tuple[int] = 0,
-    output_padding: int | tuple[int] = 0,
-    groups: int = 1,
-    dilation: int | tuple[int] = 1,
-) -> Tensor:
+gemm_overlap_add = _public(
+    _gemm_overlap_add,
+    "gemm_overlap_add",
     """GEMM + overlap-add (col2im): one matrix multiply ``(N*L, C_in) @ (C_in, C_out*K)``
     gives every input element's stamp, then ``ceil(K/stride)`` shifted additions (``K`` when
     dilated) put the stamps in place, and ``padding`` is cropped.
@@ -425,22 +422,12 @@ def gemm_overlap_add(
     additions disappear: the GEMM result, reordered, is the output. Cost: the minimum
     multiplications, an intermediate of ``N*C_out*K*L`` elements. Same contract as
     :func:`torch.nn.functional.conv_transpose1d`.
-    """
-    return _run(
-        _gemm_overlap_add, (input, weight, bias, stride, padding, output_padding, groups, dilation)
-    )
+    """,
+)
 
-
-def polyphase(
-    input: Tensor,
-    weight: Tensor,
-    bias: Tensor | None = None,
-    stride: int | tuple[int] = 1,
-    padding: int | tuple[int] = 0,
-    output_padding: int | tuple[int] = 0,
-    groups: int = 1,
-    dilation: int | tuple[int] = 1,
-) -> Tensor:
+polyphase = _public(
+    _polyphase,
+    "polyphase",
     """Polyphase: ``stride`` ordinary convolutions, one per output phase.
 
     Output position ``t = q*stride + r`` receives tap ``k`` of input ``i`` exactly when
@@ -450,22 +437,12 @@ def polyphase(
     its sub-kernel and written to every ``stride``-th output. Cost: the minimum
     multiplications, no inserted zeros; ``stride`` calls. Same contract as
     :func:`torch.nn.functional.conv_transpose1d`.
-    """
-    return _run(
-        _polyphase, (input, weight, bias, stride, padding, output_padding, groups, dilation)
-    )
+    """,
+)
 
-
-def subpixel(
-    input: Tensor,
-    weight: Tensor,
-    bias: Tensor | None = None,
-    stride: int | tuple[int] = 1,
-    padding: int | tuple[int] = 0,
-    output_padding: int | tuple[int] = 0,
-    groups: int = 1,
-    dilation: int | tuple[int] = 1,
-) -> Tensor:
+subpixel = _public(
+    _subpixel,
+    "subpixel",
     """Sub-pixel convolution: the polyphase convolutions fused into one.
 
     The ``stride`` sub-kernels become ``stride`` blocks of output channels of a single
@@ -475,20 +452,12 @@ def subpixel(
     the price is multiplications by zero where a phase has fewer taps than the longest
     (none when ``stride`` divides ``K``, as in HiFi-GAN's upsamplers). Same contract as
     :func:`torch.nn.functional.conv_transpose1d`.
-    """
-    return _run(_subpixel, (input, weight, bias, stride, padding, output_padding, groups, dilation))
+    """,
+)
 
-
-def onednn(
-    input: Tensor,
-    weight: Tensor,
-    bias: Tensor | None = None,
-    stride: int | tuple[int] = 1,
-    padding: int | tuple[int] = 0,
-    output_padding: int | tuple[int] = 0,
-    groups: int = 1,
-    dilation: int | tuple[int] = 1,
-) -> Tensor:
+onednn = _public(
+    _onednn,
+    "onednn",
     """oneDNN's transposed convolution, called directly.
 
     torch's CPU op already runs oneDNN's kernel for most shapes, but decides with a heuristic
@@ -496,20 +465,12 @@ def onednn(
     generic GEMM + col2im path instead. This calls oneDNN whatever the shape (float32 and
     bfloat16; other dtypes run :func:`gemm_overlap_add`), with torch's own backward.
     Same contract as :func:`torch.nn.functional.conv_transpose1d`.
-    """
-    return _run(_onednn, (input, weight, bias, stride, padding, output_padding, groups, dilation))
+    """,
+)
 
-
-def aten(
-    input: Tensor,
-    weight: Tensor,
-    bias: Tensor | None = None,
-    stride: int | tuple[int] = 1,
-    padding: int | tuple[int] = 0,
-    output_padding: int | tuple[int] = 0,
-    groups: int = 1,
-    dilation: int | tuple[int] = 1,
-) -> Tensor:
+aten = _public(
+    _aten,
+    "aten",
     """torch's own transposed convolution (its C++ binding ``torch.conv_transpose1d``),
     called after this package's argument checks.
 
@@ -518,8 +479,8 @@ def aten(
     reformulations is measurably faster (on cold caches, every dense shape measured: torch's
     op is then little more than one well-laid-out matrix multiply). Same contract as
     :func:`torch.nn.functional.conv_transpose1d`.
-    """
-    return _run(_aten, (input, weight, bias, stride, padding, output_padding, groups, dilation))
+    """,
+)
 
 
 #: Every CPU algorithm by name; the shared test suite checks each one against torch.
