@@ -11,6 +11,16 @@ from dataclasses import dataclass
 
 import convtranspose
 from convtranspose import cpu, cuda, reference
+from convtranspose.packed import PackedConvTranspose1d
+
+
+def packed(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """A :class:`~convtranspose.packed.PackedConvTranspose1d` made for one call, its packed
+    oneDNN route forced (the automatic choice keeps it for shapes too large for the suite)."""
+    layer = PackedConvTranspose1d(
+        weight, bias, stride, padding, output_padding, groups, dilation, algorithm="packed"
+    )
+    return layer(input)
 
 
 @dataclass(frozen=True)
@@ -21,6 +31,8 @@ class Implementation:
     device: str = "cpu"
     #: slow implementations (python loops, Triton's interpreter) get smaller shapes.
     slow: bool = False
+    #: inference-only implementations are left out of the gradient tests.
+    differentiable: bool = True
 
     def __str__(self) -> str:
         return self.name
@@ -31,6 +43,7 @@ IMPLEMENTATIONS = [
     Implementation("cpu", cpu.conv_transpose1d),
     *(Implementation(f"cpu.{name}", fn) for name, fn in cpu.ALGORITHMS.items()),
     Implementation("convtranspose", convtranspose.conv_transpose1d),
+    Implementation("packed", packed, differentiable=False),
 ]
 
 # The Triton kernels: natively on a GPU, else on CPU tensors in Triton's interpreter

@@ -15,9 +15,10 @@ import pytest
 import torch
 
 from convtranspose import benchmark, cpu
+from convtranspose.packed import PACKED
 
 COMMITTED = Path(__file__).parent.parent / "book" / "data" / "benchmark-cpu.json"
-CANDIDATES = {"torch", "chosen", *cpu.ALGORITHMS}
+CANDIDATES = {"torch", "chosen", "packed", *cpu.ALGORITHMS}
 
 
 def check_result(result: dict, candidates: set[str]) -> None:
@@ -46,6 +47,11 @@ def check_report(report: dict, shapes: list[benchmark.Shape]) -> None:
     ratios = [r["speedup"]["chosen"] for r in report["results"]]
     assert report["geomean_speedup"] == pytest.approx(benchmark.geometric_mean(ratios))
     assert report["min_speedup"] == min(ratios)
+    packed = [r["speedup"]["packed"] for r in report["results"]]
+    assert report["geomean_speedup_packed"] == pytest.approx(benchmark.geometric_mean(packed))
+    assert report["min_speedup_packed"] == min(packed)
+    for result in report["results"]:
+        assert result["packed_route"] in {PACKED, *cpu.ALGORITHMS}
     assert set(report["geomean_speedup_by_algorithm"]) == CANDIDATES - {"torch"}
     assert report["matmul_gflops"] > 0
     assert report["machine"]["threads"] >= 1
@@ -139,6 +145,16 @@ def test_speedup_figure_plots_the_report(close_figures) -> None:
     assert plotted["algorithms"] == [r["chosen"] for r in report["results"]]
     bars = fig.axes[0].patches
     assert sorted(b.get_width() for b in bars) == sorted(plotted["speedups"])
+
+
+def test_packed_speedup_figure_names_each_route(close_figures) -> None:
+    from convtranspose.diagrams import draw_speedups
+
+    report = json.loads(COMMITTED.read_text())
+    plotted = draw_speedups(report, "packed").plotted
+    assert plotted["speedups"] == [r["speedup"]["packed"] for r in report["results"]]
+    assert plotted["geomean"] == pytest.approx(report["geomean_speedup_packed"])
+    assert plotted["algorithms"] == [r["packed_route"] for r in report["results"]]
 
 
 def test_throughput_figure_plots_gflops_against_matmul(close_figures) -> None:

@@ -23,6 +23,9 @@ from implementations import IMPLEMENTATIONS, Implementation
 TOLERANCE = {torch.float32: (1e-5, 1e-5), torch.float64: (1e-12, 1e-10)}
 
 implementations = pytest.mark.parametrize("impl", IMPLEMENTATIONS, ids=str)
+differentiable = pytest.mark.parametrize(
+    "impl", [impl for impl in IMPLEMENTATIONS if impl.differentiable], ids=str
+)
 
 
 @dataclass
@@ -112,6 +115,25 @@ def test_matches_torch_on_random_cases(impl: Implementation) -> None:
 
 
 @implementations
+def test_arguments_are_left_unchanged(impl: Implementation) -> None:
+    """No implementation writes into its input, weight or bias (an in-place update of a
+    tensor that happens to have the output's shape would corrupt the caller's data)."""
+
+    def unchanged(case: Case) -> None:
+        moved = case.to(impl.device)
+        before = [t.clone() for t in moved.tensors()]
+        moved.run(impl.fn)
+        for t, b in zip(moved.tensors(), before, strict=True):
+            assert torch.equal(t, b)
+
+    given(cases(small=impl.slow))(unchanged)()
+    # One output value, one channel: the output has the bias's shape, the case an in-place
+    # update of a reshaped bias would corrupt (random draws rarely make it).
+    one = torch.tensor([[[2.0]]])
+    unchanged(Case(one, one.clone(), torch.tensor([3.0]), {}))
+
+
+@differentiable
 def test_gradients_match_torch(impl: Implementation) -> None:
     """Gradients for input, weight and bias equal torch's autograd through its own op."""
 
@@ -140,7 +162,7 @@ def test_gradients_match_torch(impl: Implementation) -> None:
     check()
 
 
-@implementations
+@differentiable
 @pytest.mark.parametrize(
     "kwargs",
     [

@@ -28,14 +28,14 @@ def make(*shapes, dtype=torch.float32, seed=0, grad=False):
         # (batch, c_in, c_out, length, kernel, stride, groups, dilation, dtype)
         ((1, 512, 256, 32, 16, 8, 1, 1, torch.float32), "aten"),  # HiFi-GAN stage
         ((1, 128, 128, 512, 3, 1, 1, 4, torch.float32), "aten"),  # dilated
-        ((1, 1, 1, 1 << 17, 16, 4, 1, 1, torch.float32), "aten"),  # long mono: 1 output channel
+        ((1, 1, 1, 1 << 17, 16, 4, 1, 1, torch.float32), "gemm_overlap_add"),  # long mono
         ((1, 256, 256, 512, 8, 4, 256, 1, torch.float32), "gemm_overlap_add"),  # depthwise
         ((2, 111, 69, 333, 5, 3, 3, 1, torch.float32), "subpixel"),  # odd groups, batched
         ((1, 128, 64, 512, 7, 3, 2, 1, torch.float32), "aten"),  # groups, unbatched
         ((1, 128, 64, 1024, 7, 8, 1, 1, torch.float32), "gemm_overlap_add"),  # no overlap
         ((1, 64, 64, 256, 3, 4, 1, 1, torch.float32), "aten"),  # no overlap, small
         ((1, 128, 64, 256, 7, 8, 4, 1, torch.float32), "gemm_overlap_add"),  # no overlap, groups
-        ((4, 64, 64, 32, 20, 10, 64, 2, torch.float32), "aten"),  # depthwise, 20 dilated taps
+        ((4, 64, 64, 32, 20, 10, 64, 2, torch.float32), "gemm_overlap_add"),  # 20 dilated taps
         ((4, 32, 16, 64, 20, 10, 4, 1, torch.float32), "aten"),  # groups, batched, small
         ((1, 512, 256, 32, 16, 8, 1, 1, torch.float64), "gemm_overlap_add"),  # no oneDNN dtype
     ],

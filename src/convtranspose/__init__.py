@@ -5,7 +5,9 @@ The public face of the package:
 - :func:`conv_transpose1d`, the functional op, routed by the input's device
   (CPU tensors to :mod:`convtranspose.cpu`, CUDA tensors to :mod:`convtranspose.cuda`);
 - :class:`ConvTranspose1d`, a drop-in for :class:`torch.nn.ConvTranspose1d`;
-- :func:`output_length`, the output-length formula.
+- :func:`output_length`, the output-length formula;
+- :class:`PackedConvTranspose1d`, for inference on the CPU: the weight packed once
+  (:mod:`convtranspose.packed`).
 
 :mod:`convtranspose.reference` holds the definitions as plain loops.
 """
@@ -17,8 +19,9 @@ from torch import Tensor
 from . import cpu
 from .arguments import single, transposed_length
 from .module import ConvTranspose1d
+from .packed import PackedConvTranspose1d
 
-__all__ = ["ConvTranspose1d", "conv_transpose1d", "output_length"]
+__all__ = ["ConvTranspose1d", "PackedConvTranspose1d", "conv_transpose1d", "output_length"]
 __version__ = "0.1.0"
 
 

@@ -51,6 +51,7 @@ import torch
 import torch.nn.functional as F
 
 from . import cost, cpu
+from .packed import PACKED, PackedConvTranspose1d
 
 __all__ = [
     "CPU_GRID",
@@ -343,6 +344,9 @@ def run_cpu(
         if algorithms:
             functions.update(cpu.ALGORITHMS)
         candidates = _calls(functions, (x, w, b), shape.kwargs())
+        # Inference with the weight packed once (made, and packed by a first call, untimed).
+        layer = PackedConvTranspose1d(w, b, **shape.kwargs())
+        candidates["packed"] = functools.partial(layer, x)
         with torch.no_grad():
             want = candidates["torch"]()
             for name, fn in candidates.items():
@@ -356,11 +360,14 @@ def run_cpu(
             )  # fmt: skip
             memory[name] = elements * 4
         memory["chosen"] = memory[chosen]
+        route = layer.route(x)
+        memory["packed"] = 0 if route == PACKED else memory[route]
         results.append(
             {
                 "shape": asdict(shape),
                 "flops": shape.flops,
                 "chosen": chosen,
+                "packed_route": route,
                 "extra_memory_bytes": memory,
                 **_summary(readings, shape),
             }
@@ -447,6 +454,9 @@ def add_summary(report: dict, device: str) -> dict:
     report["geomean_speedup"] = geometric_mean(ratios)
     report["min_speedup"] = min(ratios)
     if device == "cpu":
+        packed = [r["speedup"]["packed"] for r in report["results"]]
+        report["geomean_speedup_packed"] = geometric_mean(packed)
+        report["min_speedup_packed"] = min(packed)
         names = report["results"][0]["speedup"]
         report["geomean_speedup_by_algorithm"] = {
             name: geometric_mean([r["speedup"][name] for r in report["results"]]) for name in names
@@ -474,6 +484,10 @@ def format_table(report: dict, device: str) -> str:
         f"(slowest shape {report['min_speedup']:.2f}x)"
     )
     if device == "cpu":
+        lines.append(
+            f"inference with the weight packed once (PackedConvTranspose1d): "
+            f"{report['geomean_speedup_packed']:.2f}x (slowest {report['min_speedup_packed']:.2f}x)"
+        )
         lines.append(f"matmul throughput: {report['matmul_gflops']:.1f} GFLOP/s")
         per = ", ".join(f"{k} {v:.2f}x" for k, v in report["geomean_speedup_by_algorithm"].items())
         lines.append(f"geometric mean by algorithm: {per}")

@@ -42,9 +42,11 @@ def throughputs(report: dict, candidates: tuple[str, ...] = ("torch", "chosen"))
 def draw_speedups(report: dict, candidate: str = "chosen") -> Figure:
     """Horizontal bars: the speed-up of ``candidate`` over torch per shape, a line at 1
     (parity) and one at the geometric mean. ``fig.plotted``: ``names``, ``speedups``,
-    ``geomean``, ``algorithms`` (the algorithm run per shape)."""
+    ``geomean``, ``algorithms`` (the algorithm run per shape: the rule's choice for
+    ``"chosen"``, the route for ``"packed"``, else ``candidate`` itself)."""
     names, ratios = _names(report), speedups(report, candidate)
-    chosen = [r.get("chosen", candidate) for r in report["results"]]
+    ran_key = {"chosen": "chosen", "packed": "packed_route"}.get(candidate)
+    chosen = [r.get(ran_key, candidate) for r in report["results"]]
     geomean = math.exp(sum(math.log(v) for v in ratios) / len(ratios))
     fig, ax = plt.subplots(figsize=(7.5, 0.32 * len(names) + 1.4))
     y = np.arange(len(names))[::-1]
@@ -91,7 +93,8 @@ def draw_algorithm_map(report: dict) -> Figure:
     red slower), each cell labelled, the chosen algorithm's cell outlined. ``fig.plotted``:
     ``names``, ``algorithms``, ``speedups`` (rows = shapes), ``chosen``."""
     names = _names(report)
-    algorithms = [a for a in report["results"][0]["speedup"] if a != "chosen"]
+    # The functional algorithms only: "chosen" is one of them, "packed" the inference module.
+    algorithms = [a for a in report["results"][0]["speedup"] if a not in ("chosen", "packed")]
     grid = [[r["speedup"][a] for a in algorithms] for r in report["results"]]
     chosen = [r.get("chosen") for r in report["results"]]
     fig, ax = plt.subplots(figsize=(1.1 * len(algorithms) + 3, 0.32 * len(names) + 1.6))

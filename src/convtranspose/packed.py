@@ -1,0 +1,242 @@
+"""Inference with the weight packed once: :class:`PackedConvTranspose1d`.
+
+torch's CPU ``conv_transpose1d`` receives a plain ``(C_in, C_out/groups, K)`` weight on every
+call, and for most shapes hands it to oneDNN, which first copies it into its own blocked
+layout and only then computes. On cold caches that copy is a large part of the call: for
+HiFi-GAN's first upsampler (an 8 MB weight, 32 input frames) about half of it (chapter 11).
+The functional op cannot avoid it (the weight may change between two calls, and nothing tells
+the op it did not), but a model served for inference does not change its weights, so the
+copy can be made once. torch does that for 2-d and 3-d transposed convolutions when a model
+is frozen (``torch.ops.mkldnn._reorder_convolution_transpose_weight``, which inductor's
+freezing uses) and refuses 1-d weights; a 1-d transposed convolution is a 2-d one of height
+one, and packed as such it runs.
+
+Packing pays only where that copy is a large share of the work: an undilated convolution with
+a large weight and a short input. Everywhere else :class:`PackedConvTranspose1d` runs what
+:func:`convtranspose.cpu.conv_transpose1d` runs (see :func:`choose_route`).
+
+Inference only, and the weight is a snapshot: changing the module's ``weight`` after packing
+is not seen (make a new one, as after :func:`torch.jit.freeze`).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from . import cpu
+from .arguments import Conv1dArgs, check_conv_transpose1d, single
+
+__all__ = ["PackedConvTranspose1d", "choose_route"]
+
+#: Input signatures one module remembers the route of (cleared when full).
+_ROUTES_KEPT = 64
+
+
+#: The routes :class:`PackedConvTranspose1d` can take: the packed oneDNN deconvolution, or
+#: one of :data:`convtranspose.cpu.ALGORITHMS` on the plain weight.
+PACKED = "packed"
+
+
+def choose_route(
+    batch: int,
+    in_channels: int,
+    out_channels: int,
+    length: int,
+    kernel_size: int,
+    stride: int = 1,
+    groups: int = 1,
+    dilation: int = 1,
+    output_padding: int = 0,
+    dtype: torch.dtype = torch.float32,
+) -> str:
+    """``"packed"`` or the name of the :mod:`convtranspose.cpu` algorithm to run instead.
+
+    The rule, from interleaved best-of-15 cold-cache timings (as ``python -m
+    convtranspose.benchmark`` measures) on the project's 2-core machine, of the default grid
+    and of the random grids of seeds 1-3 (float32, torch 2.13); speed-ups are torch's time over
+    the packed deconvolution's:
+
+    - undilated, at least 2**23 multiply-adds, at most 1024 input positions in the batch
+      (``batch * length``), where :func:`convtranspose.cpu.choose_algorithm` would hand the
+      shape to torch's op or to the sub-pixel convolution: ``"packed"``. 1.2-1.9x on every
+      such shape of the default grid (HiFi-GAN, WaveNet-style, MelGAN, channel-heavy, unit
+      stride, odd groups), 1.15-1.4x on the random ones;
+    - dilated shapes: not packed. oneDNN's deconvolution with dilation ran 0.6-0.85x of torch's
+      op on six random shapes even with its weight packed (torch computes those differently);
+    - small problems (0.4-1.0x below ~8 million multiply-adds: oneDNN sets up its kernel on
+      every call, ~0.1 ms) and long inputs (0.9-1.07x above 2048 positions: the copy is then
+      a small share) are not packed;
+    - shapes where this package's own algorithms beat torch (depthwise, non-overlapping
+      stamps) keep them: packing loses there (0.25-0.8x depthwise, 1.1-1.2x against their
+      1.7-3.6x);
+    - ``output_padding >= stride`` (oneDNN cannot) and dtypes oneDNN does not compute:
+      :mod:`convtranspose.cpu`'s choice.
+    """
+    chosen = cpu.choose_algorithm(
+        batch, in_channels, out_channels, length, kernel_size, stride, groups, dilation, dtype
+    )
+    multiply_adds = batch * in_channels * out_channels // groups * kernel_size * length
+    if (
+        chosen in ("aten", "subpixel")
+        and dilation == 1
+        and output_padding < stride
+        and dtype in (torch.float32, torch.bfloat16)
+        and multiply_adds >= 2**23
+        and batch * length <= 1024
+    ):
+        return PACKED
+    return chosen
+
+
+class PackedConvTranspose1d(nn.Module):
+    """A transposed 1-d convolution for inference, its weight packed once for oneDNN.
+
+    ``PackedConvTranspose1d(weight, bias, stride, padding, output_padding, groups, dilation)``
+    takes the arguments of :func:`torch.nn.functional.conv_transpose1d` except the input;
+    :meth:`from_module` takes a :class:`torch.nn.ConvTranspose1d` (or this package's). Calling
+    it with an input gives ``conv_transpose1d(input, weight, bias, ...)``, with the same
+    argument checks and errors, batched or unbatched input, on the CPU.
+
+    - The weight and bias are copied when the module is made: later changes to the tensors
+      passed in are not seen. The weight is packed into oneDNN's layout at the first call
+      that takes the packed route (:func:`choose_route`), and kept: memory for one more copy
+      of the weight.
+    - Inference only: an input that requires grad (with grad mode on) raises a
+      ``RuntimeError``; use :func:`convtranspose.conv_transpose1d` to train.
+    - ``algorithm=None`` picks the route per call (:func:`choose_route`); ``"packed"`` or a
+      name from :data:`convtranspose.cpu.ALGORITHMS` forces one (to compare them). Calls the
+      packed deconvolution cannot compute (``output_padding >= stride``, float64, an empty
+      input) run :mod:`convtranspose.cpu`'s choice even when ``"packed"`` is forced.
+    """
+
+    def __init__(
+        self,
+        weight: Tensor,
+        bias: Tensor | None = None,
+        stride: int | tuple[int] = 1,
+        padding: int | tuple[int] = 0,
+        output_padding: int | tuple[int] = 0,
+        groups: int = 1,
+        dilation: int | tuple[int] = 1,
+        algorithm: str | None = None,
+    ) -> None:
+        super().__init__()
+        if algorithm is not None and algorithm != PACKED and algorithm not in cpu.ALGORITHMS:
+            raise ValueError(
+                f"algorithm must be None, {PACKED!r} or one of {sorted(cpu.ALGORITHMS)}, "
+                f"got {algorithm!r}"
+            )
+        self.algorithm = algorithm
+        for name, tensor in (("weight", weight), ("bias", bias)):
+            if isinstance(tensor, Tensor) and tensor.device.type != "cpu":
+                raise ValueError(
+                    f"PackedConvTranspose1d packs weights for the CPU: {name} is on "
+                    f"{tensor.device}; use convtranspose.conv_transpose1d on other devices"
+                )
+        if not isinstance(weight, Tensor):
+            raise TypeError(f"argument 'weight' must be a Tensor, not {type(weight).__name__}")
+        # Private snapshots, not parameters or buffers: nothing may change them behind the pack.
+        self._weight = weight.detach().clone()
+        self._bias = bias.detach().clone() if isinstance(bias, Tensor) else bias
+        self.stride = single(stride, "stride")
+        self.padding = single(padding, "padding")
+        self.output_padding = single(output_padding, "output_padding")
+        self.groups = groups
+        self.dilation = single(dilation, "dilation")
+        self._packed: Tensor | None = None
+        self._routes: dict[tuple, str] = {}  # input signature -> route, for checked signatures
+
+    @classmethod
+    def from_module(cls, module: nn.Module) -> PackedConvTranspose1d:
+        """The packed inference version of a ``ConvTranspose1d`` layer (torch's or this
+        package's), with a snapshot of its current weight and bias."""
+        if getattr(module, "padding_mode", "zeros") != "zeros":
+            raise ValueError(f"only padding_mode='zeros' is supported, got {module.padding_mode!r}")
+        return cls(
+            module.weight, module.bias, module.stride, module.padding, module.output_padding,
+            module.groups, module.dilation,
+        )  # fmt: skip
+
+    def extra_repr(self) -> str:
+        c_in, c_out_g, k = self._weight.shape if self._weight.dim() == 3 else (0, 0, 0)
+        return (
+            f"{c_in}, {c_out_g * self.groups}, kernel_size=({k},), stride=({self.stride},), "
+            f"padding=({self.padding},), output_padding=({self.output_padding},), "
+            f"groups={self.groups}, dilation=({self.dilation},), bias={self._bias is not None}"
+        )
+
+    def route(self, input: Tensor) -> str:
+        """What a call with ``input`` runs: ``"packed"`` or a :mod:`convtranspose.cpu`
+        algorithm's name (checks the arguments first)."""
+        return self._route(self._check(input))
+
+    def forward(self, input: Tensor) -> Tensor:
+        if isinstance(input, Tensor) and input.requires_grad and torch.is_grad_enabled():
+            raise RuntimeError(
+                "PackedConvTranspose1d is for inference: input requires grad; run it under "
+                "torch.no_grad() or use convtranspose.conv_transpose1d to train"
+            )
+        # Everything but the input is fixed at construction, so an input signature that passed
+        # the checks once passes them again and takes the same route: remember it, and skip
+        # the checks (~40 us on cold caches, 15% of a 0.25 ms call) on repeats.
+        key = (
+            (type(input), input.shape, input.dtype, input.device)
+            if isinstance(input, Tensor)
+            else None
+        )
+        route = self._routes.get(key)
+        if route is None:
+            a = self._check(input)
+            route = self._route(a)
+            if route not in (PACKED, "aten") or a.input.numel() == 0:
+                return cpu._run_checked(cpu._IMPLEMENTATIONS[route], a)
+            if len(self._routes) >= _ROUTES_KEPT:
+                self._routes.clear()
+            self._routes[key] = route
+        if route == "aten":
+            return torch.conv_transpose1d(
+                input, self._weight, self._bias, self.stride, self.padding, self.output_padding,
+                self.groups, self.dilation,
+            )  # fmt: skip
+        batched = input.dim() == 3
+        out = self._deconvolve(input if batched else input[None])
+        return out if batched else out[0]
+
+    def _check(self, input: Tensor) -> Conv1dArgs:
+        return check_conv_transpose1d(
+            input, self._weight, self._bias, self.stride, self.padding, self.output_padding,
+            self.groups, self.dilation,
+        )  # fmt: skip
+
+    def _route(self, a: Conv1dArgs) -> str:
+        if self.algorithm not in (None, PACKED):
+            return self.algorithm
+        if a.input.numel() == 0 or not cpu._onednn_deconv_ok(a):
+            return cpu.choose_algorithm(
+                a.input.shape[0], a.input.shape[1], a.out_channels, a.input.shape[2],
+                a.kernel_size, a.stride, a.groups, a.dilation, a.input.dtype,
+            )  # fmt: skip
+        if self.algorithm == PACKED:
+            return PACKED
+        return choose_route(
+            a.input.shape[0], a.input.shape[1], a.out_channels, a.input.shape[2],
+            a.kernel_size, a.stride, a.groups, a.dilation, a.output_padding, a.input.dtype,
+        )  # fmt: skip
+
+    def _deconvolve(self, input: Tensor) -> Tensor:
+        """oneDNN's deconvolution of height one with the packed weight: ``(N, C_in, 1, L)``
+        in, ``(N, C_out, 1, L_out)`` out, on a batched input that passed the checks."""
+        # 2-d arguments: height 1 (no padding, stride 1, dilation 1), then the 1-d ones.
+        geometry = (
+            [0, self.padding], [0, self.output_padding], [1, self.stride], [1, self.dilation]
+        )  # fmt: skip
+        x = input[:, :, None, :].contiguous()
+        if self._packed is None:  # packed once, for oneDNN's choice of layout at this shape
+            self._packed = torch.ops.mkldnn._reorder_convolution_transpose_weight(
+                self._weight[:, :, None, :].contiguous(), *geometry, self.groups, list(x.shape)
+            )
+        out = torch.ops.mkldnn._convolution_transpose_pointwise(
+            x, self._packed, self._bias, *geometry, self.groups, "none", [], ""
+        )
+        return out[:, :, 0, :]

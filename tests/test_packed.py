@@ -1,0 +1,157 @@
+"""``PackedConvTranspose1d``: the inference module whose weight is packed once for oneDNN.
+
+Its values are checked against torch by the shared suite (``packed`` in
+``implementations.py``, packed route forced); here: that the packed route really runs, that
+one packed weight serves inputs of any batch and length, the snapshot and inference-only
+rules, and the routing rule.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given
+from test_conv_transpose1d import TOLERANCE, Case, cases
+
+from convtranspose import ConvTranspose1d
+from convtranspose.packed import PACKED, PackedConvTranspose1d, choose_route
+
+HIFIGAN_UP1 = {"in_channels": 512, "out_channels": 256, "kernel_size": 16, "stride": 8}
+
+
+def hifigan_up1_layer() -> torch.nn.ConvTranspose1d:
+    torch.manual_seed(0)
+    return torch.nn.ConvTranspose1d(**HIFIGAN_UP1, padding=4)
+
+
+@given(cases(dtype=torch.float32))
+def test_forced_packed_route_runs_and_matches_torch(case: Case) -> None:
+    """float32 calls with ``output_padding < stride`` take the packed deconvolution."""
+    layer = PackedConvTranspose1d(case.weight, case.bias, **case.kwargs, algorithm="packed")
+    stride = case.kwargs["stride"]
+    stride = stride if isinstance(stride, int) else stride[0]
+    output_padding = case.kwargs["output_padding"]
+    output_padding = output_padding if isinstance(output_padding, int) else output_padding[0]
+    if case.input.numel() > 0 and output_padding < stride:
+        assert layer.route(case.input) == PACKED
+    atol, rtol = TOLERANCE[torch.float32]
+    torch.testing.assert_close(
+        layer(case.input), case.run(F.conv_transpose1d), atol=atol, rtol=rtol
+    )
+
+
+def test_hifigan_stage_is_packed_and_matches_torch() -> None:
+    layer = hifigan_up1_layer()
+    packed = PackedConvTranspose1d.from_module(layer)
+    x = torch.randn(1, 512, 32)
+    assert packed.route(x) == PACKED
+    with torch.no_grad():
+        torch.testing.assert_close(packed(x), layer(x), atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("shape", [(1, 512, 32), (3, 512, 7), (512, 50), (2, 512, 1)])
+def test_one_packed_weight_serves_any_batch_and_length(shape: tuple) -> None:
+    layer = hifigan_up1_layer()
+    packed = PackedConvTranspose1d.from_module(layer)
+    packed.algorithm = PACKED
+    with torch.no_grad():
+        packed(torch.randn(1, 512, 32))  # packs for this shape
+        x = torch.randn(*shape)
+        torch.testing.assert_close(packed(x), layer(x), atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("algorithm", [None, PACKED, "aten"])
+def test_repeated_calls_skip_nothing_that_matters(algorithm: str | None) -> None:
+    """A module remembers the route of input signatures that passed the checks: repeats,
+    unbatched inputs, new lengths and bad inputs after good ones all behave as the first call."""
+    torch.manual_seed(5)
+    weight, bias = torch.randn(4, 3, 5), torch.randn(6)
+    packed = PackedConvTranspose1d(weight, bias, stride=3, padding=1, groups=2, algorithm=algorithm)
+    inputs = [torch.randn(2, 4, 7), torch.randn(2, 4, 7), torch.randn(4, 7), torch.randn(1, 4, 30)]
+    for x in inputs * 2:
+        want = F.conv_transpose1d(x, weight, bias, stride=3, padding=1, groups=2)
+        torch.testing.assert_close(packed(x), want, atol=1e-5, rtol=1e-5)
+    with pytest.raises(RuntimeError, match="to have 4 channels"):
+        packed(torch.randn(2, 3, 7))
+    with pytest.raises(TypeError, match="same dtype"):
+        packed(torch.randn(2, 4, 7, dtype=torch.float64))
+    with pytest.raises(TypeError, match="'input' must be a Tensor"):
+        packed([[1.0] * 7] * 4)
+
+
+@pytest.mark.parametrize("algorithm", [PACKED, "scatter"])
+def test_weight_is_a_snapshot(algorithm: str) -> None:
+    """Changing the tensors after the module is made (before or after its first call,
+    which packs) changes nothing."""
+    weight, bias = torch.randn(4, 3, 5), torch.randn(3)
+    x = torch.randn(2, 4, 9)
+    want = F.conv_transpose1d(x, weight, bias, stride=2)
+    packed = PackedConvTranspose1d(weight, bias, stride=2, algorithm=algorithm)
+    weight.mul_(2.0)
+    bias.add_(1.0)
+    torch.testing.assert_close(packed(x), want)
+    weight.mul_(2.0)
+    torch.testing.assert_close(packed(x), want)
+
+
+def test_from_our_module_matches_its_forward() -> None:
+    torch.manual_seed(3)
+    layer = ConvTranspose1d(6, 4, 5, stride=3, padding=1, output_padding=2, groups=2)
+    x = torch.randn(2, 6, 11)
+    with torch.no_grad():
+        torch.testing.assert_close(PackedConvTranspose1d.from_module(layer)(x), layer(x))
+
+
+def test_input_that_requires_grad_is_refused() -> None:
+    packed = PackedConvTranspose1d(torch.randn(2, 3, 3))
+    x = torch.randn(1, 2, 5, requires_grad=True)
+    with pytest.raises(RuntimeError, match="for inference: input requires grad"):
+        packed(x)
+    with torch.no_grad():
+        assert packed(x).shape == (1, 3, 7)
+
+
+def test_weight_on_another_device_is_refused() -> None:
+    with pytest.raises(ValueError, match="packs weights for the CPU: weight is on meta"):
+        PackedConvTranspose1d(torch.empty(2, 3, 3, device="meta"))
+
+
+def test_unknown_algorithm_is_refused() -> None:
+    with pytest.raises(ValueError, match="algorithm must be None, 'packed' or one of"):
+        PackedConvTranspose1d(torch.randn(2, 3, 3), algorithm="fft")
+
+
+def test_bad_call_raises_like_the_functional_op() -> None:
+    packed = PackedConvTranspose1d(torch.randn(2, 3, 3), padding=10)
+    with pytest.raises(RuntimeError, match=r"output length is -13.*must be >= 1"):
+        packed(torch.randn(1, 2, 5))
+    with pytest.raises(RuntimeError, match=r"to have 2 channels.*got 3 channels"):
+        PackedConvTranspose1d(torch.randn(2, 3, 3))(torch.randn(1, 3, 5))
+
+
+@pytest.mark.parametrize(
+    ("shape", "expected"),
+    [
+        # (batch, C_in, C_out, length, K, stride, groups, dilation): HiFi-GAN's first stage
+        ((1, 512, 256, 32, 16, 8, 1, 1), PACKED),
+        ((1, 1024, 1024, 64, 4, 2, 1, 1), PACKED),  # channel-heavy
+        ((1, 128, 128, 512, 3, 1, 1, 4), "aten"),  # dilated: oneDNN's dilated kernel is slow
+        ((1, 64, 32, 4096, 4, 2, 1, 1), "aten"),  # a long input: the copy is a small share
+        ((1, 64, 64, 256, 3, 4, 1, 1), "aten"),  # small: oneDNN's per-call setup dominates
+        ((1, 256, 256, 512, 8, 4, 256, 1), "gemm_overlap_add"),  # depthwise: ours wins
+    ],
+)
+def test_route_rule(shape: tuple, expected: str) -> None:
+    assert choose_route(*shape) == expected
+
+
+@given(cases(dtype=torch.float64))
+def test_float64_runs_the_cpu_choice(case: Case) -> None:
+    """oneDNN computes no float64: a forced packed route falls back, still exact."""
+    layer = PackedConvTranspose1d(case.weight, case.bias, **case.kwargs, algorithm=PACKED)
+    assert case.input.numel() == 0 or layer.route(case.input) != PACKED
+    atol, rtol = TOLERANCE[torch.float64]
+    torch.testing.assert_close(
+        layer(case.input), case.run(F.conv_transpose1d), atol=atol, rtol=rtol
+    )
