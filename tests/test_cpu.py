@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from convtranspose import cpu
+from convtranspose.arguments import single
 
 ALGORITHM_NAMES = list(cpu.ALGORITHMS)
 
@@ -170,8 +171,18 @@ def test_every_algorithm_is_public_and_documented() -> None:
         assert fn.__doc__ and "conv_transpose1d" in fn.__doc__
 
 
+@pytest.fixture
+def fresh_signatures():
+    """An empty memory of checked signatures, before and after (tests must not leak into it)."""
+    cpu._CHECKED.clear()
+    yield cpu._CHECKED
+    cpu._CHECKED.clear()
+
+
 @pytest.mark.parametrize("name", ALGORITHM_NAMES)
-def test_conv_transpose1d_runs_what_the_rule_names(name: str, monkeypatch) -> None:
+def test_conv_transpose1d_runs_what_the_rule_names(
+    name: str, monkeypatch, fresh_signatures
+) -> None:
     """Whatever the rule returns, ``conv_transpose1d`` runs that algorithm, correctly."""
     calls = []
 
@@ -191,20 +202,46 @@ def test_conv_transpose1d_runs_what_the_rule_names(name: str, monkeypatch) -> No
         torch.testing.assert_close(g, e, atol=1e-4, rtol=1e-4)
 
 
-def test_checked_signatures_skip_only_identical_calls() -> None:
-    """The second identical call takes the remembered fast path to torch's op; a call that
-    differs in anything the checks read (a bool for an int, a dtype) is checked again."""
-    x, w, b = make((1, 64, 40), (64, 32, 16), (32,))
-    cpu._CHECKED_ATEN.clear()
-    assert cpu.choose_algorithm(1, 64, 32, 40, 16, 8) == "aten"
-    first = cpu.conv_transpose1d(x, w, b, stride=8, padding=4)
-    assert len(cpu._CHECKED_ATEN) == 1
-    again = cpu.conv_transpose1d(x, w, b, stride=8, padding=4)
+@pytest.mark.parametrize(
+    ("shapes", "kwargs", "algorithm"),
+    [
+        (((1, 64, 40), (64, 32, 16), (32,)), {"stride": 8, "padding": 4}, "aten"),
+        (((2, 16, 40), (16, 1, 8), (16,)), {"stride": (4,), "padding": 2, "groups": 16},
+         "gemm_overlap_add"),
+    ],
+    ids=["aten", "depthwise"],
+)  # fmt: skip
+def test_checked_signatures_skip_only_identical_calls(
+    fresh_signatures, shapes: tuple, kwargs: dict, algorithm: str
+) -> None:
+    """The second identical call skips the checks and the rule; a call that differs in
+    anything the checks read (a bool or a float for an int, a dtype) is checked again."""
+    x, w, b = make(*shapes)
+    first = cpu.conv_transpose1d(x, w, b, **kwargs)
+    assert [name for name, _ in fresh_signatures.values()] == [algorithm]
+    with pytest.MonkeyPatch.context() as patch:  # the repeat must not check again
+
+        def no_checks(*args):
+            raise AssertionError("checked again")
+
+        patch.setattr(cpu, "check_conv_transpose1d", no_checks)
+        patch.setattr(cpu, "choose_algorithm", no_checks)
+        again = cpu.conv_transpose1d(x, w, b, **kwargs)
     torch.testing.assert_close(again, first, rtol=0, atol=0)
-    torch.testing.assert_close(first, F.conv_transpose1d(x, w, b, stride=8, padding=4))
+    torch.testing.assert_close(first, F.conv_transpose1d(x, w, b, **kwargs))
+    groups = kwargs.get("groups", 1)
     with pytest.raises(TypeError, match="groups"):
-        cpu.conv_transpose1d(x, w, b, stride=8, padding=4, groups=True)
+        cpu.conv_transpose1d(
+            x, w, b, **{**kwargs, "groups": True if groups == 1 else float(groups)}
+        )
+    with pytest.raises(TypeError, match="'stride' must be an int"):
+        cpu.conv_transpose1d(
+            x, w, b, **{**kwargs, "stride": (float(single(kwargs["stride"], "stride")),)}
+        )
     with pytest.raises(TypeError, match="dtype"):
-        cpu.conv_transpose1d(x, w.double(), b, stride=8, padding=4)
-    unbatched = cpu.conv_transpose1d(x[0], w, b, stride=[8], padding=(4,))  # list: full checks
+        cpu.conv_transpose1d(x, w.double(), b, **kwargs)
+    assert len(fresh_signatures) == 1
+    unbatched = cpu.conv_transpose1d(x[0], w, b, **kwargs)
     torch.testing.assert_close(unbatched, first[0])
+    assert len(fresh_signatures) == 2
+    torch.testing.assert_close(cpu.conv_transpose1d(x[0], w, b, **kwargs), first[0], rtol=0, atol=0)

@@ -640,15 +640,17 @@ def choose_algorithm(
     return "aten"
 
 
-#: Signatures of calls that passed the argument checks and that the rule sent to ``aten``
-#: (bounded: cleared when full). See :func:`conv_transpose1d`.
-_CHECKED_ATEN: set[tuple] = set()
-_CHECKED_ATEN_SIZE = 512
+#: Calls that passed the argument checks, by signature (:func:`_signature`): the algorithm
+#: the rule chose and the checked arguments besides the tensors (no tensor is kept alive).
+#: Bounded: cleared when full. See :func:`conv_transpose1d`.
+_CHECKED: dict[tuple, tuple[str, tuple]] = {}
+_CHECKED_SIZE = 512
 
 
 def _signature(input, weight, bias, stride, padding, output_padding, groups, dilation) -> tuple:
     """Everything :func:`~convtranspose.arguments.check_conv_transpose1d` and
-    :func:`choose_algorithm` read from a call: types (so ``True`` is not ``1``), shapes,
+    :func:`choose_algorithm` read from a call: types (so ``True`` is not ``1``, nor
+    ``(1.0,)`` ``(1,)``, though they are equal and hash alike), shapes,
     dtypes, devices and the integer arguments, in one flat tuple (the cheapest to build).
     Two calls with the same signature get the same verdict. Raises ``AttributeError`` for an
     argument that is not a tensor; a list argument makes it unhashable (``TypeError`` when
@@ -658,8 +660,13 @@ def _signature(input, weight, bias, stride, padding, output_padding, groups, dil
         type(weight), weight.shape, weight.dtype, weight.device,
         None if bias is None else (type(bias), bias.shape, bias.dtype, bias.device),
         stride, padding, output_padding, groups, dilation,
-        type(stride), type(padding), type(output_padding), type(groups), type(dilation),
+        _kind(stride), _kind(padding), _kind(output_padding), _kind(groups), _kind(dilation),
     )  # fmt: skip
+
+
+def _kind(value: object) -> object:
+    """The type of an argument, and of its elements when it is a tuple."""
+    return (tuple, *map(type, value)) if type(value) is tuple else type(value)
 
 
 def conv_transpose1d(
@@ -678,19 +685,26 @@ def conv_transpose1d(
     Per-call overhead: the argument checks cost ~5 us per call with warm caches but ~40 us
     when the interpreter's data is cold, as it is for a layer inside a network (chapter 11),
     which is 15-25% of a 0.2 ms problem. A call whose signature (:func:`_signature`) already
-    passed the checks and went to ``aten`` therefore skips straight to torch's op: the same
-    signature can only get the same verdict, and a call that fails the checks is never
-    remembered, so every bad call still raises exactly as before.
+    passed the checks therefore skips them and the rule: the same signature can only get the
+    same verdict and the same choice, and a call that fails the checks is never remembered,
+    so every bad call still raises exactly as before. Calls routed to ``aten`` go straight
+    to torch's op.
     """
     try:
         key = _signature(input, weight, bias, stride, padding, output_padding, groups, dilation)
-        known = key in _CHECKED_ATEN
+        known = _CHECKED.get(key)
     except (AttributeError, TypeError):
-        key, known = None, False
-    if known:
-        return torch.conv_transpose1d(
-            input, weight, bias, stride, padding, output_padding, groups, dilation
-        )
+        key, known = None, None
+    if known is not None:
+        name, checked = known
+        if name == "aten":
+            return torch.conv_transpose1d(
+                input, weight, bias, stride, padding, output_padding, groups, dilation
+            )
+        batched = input.dim() == 3
+        x = input if batched else input.unsqueeze(0)
+        a = Conv1dArgs(x, weight, bias, *checked[:5], batched, *checked[5:])
+        return a.restore(_IMPLEMENTATIONS[name](a))
     a = check_conv_transpose1d(
         input, weight, bias, stride, padding, output_padding, groups, dilation
     )
@@ -699,8 +713,9 @@ def conv_transpose1d(
         x.shape[0], x.shape[1], a.out_channels, x.shape[2], a.kernel_size,
         a.stride, a.groups, a.dilation, x.dtype,
     )  # fmt: skip
-    if name == "aten" and key is not None and x.numel() > 0:
-        if len(_CHECKED_ATEN) >= _CHECKED_ATEN_SIZE:
-            _CHECKED_ATEN.clear()
-        _CHECKED_ATEN.add(key)
+    if key is not None and x.numel() > 0:
+        if len(_CHECKED) >= _CHECKED_SIZE:
+            _CHECKED.clear()
+        checked = (a.stride, a.padding, a.output_padding, a.groups, a.dilation)
+        _CHECKED[key] = (name, (*checked, a.out_channels, a.output_length))
     return _run_checked(_IMPLEMENTATIONS[name], a)
