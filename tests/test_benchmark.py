@@ -18,7 +18,7 @@ from convtranspose import benchmark, cpu
 from convtranspose.packed import PACKED
 
 COMMITTED = Path(__file__).parent.parent / "book" / "data" / "benchmark-cpu.json"
-CANDIDATES = {"torch", "chosen", "packed", *cpu.ALGORITHMS}
+CANDIDATES = {"torch", "chosen", "packed", "torch_module", *cpu.ALGORITHMS}
 
 
 def check_result(result: dict, candidates: set[str]) -> None:
@@ -31,13 +31,14 @@ def check_result(result: dict, candidates: set[str]) -> None:
         assert result["gflops"][name] == pytest.approx(
             result["flops"] / result["min_s"][name] / 1e9
         )
-    torch_time = result["min_s"]["torch"]
     for name, ratio in result["speedup"].items():
-        assert ratio == pytest.approx(torch_time / result["min_s"][name])
+        baseline = benchmark.BASELINES.get(name, "torch")  # the packed module: torch's module
+        assert ratio == pytest.approx(result["min_s"][baseline] / result["min_s"][name])
 
 
 def check_report(report: dict, shapes: list[benchmark.Shape]) -> None:
     assert report["device"] == "cpu"
+    assert report["baselines"] == benchmark.BASELINES
     assert [r["shape"]["name"] for r in report["results"]] == [s.name for s in shapes]
     for result, shape in zip(report["results"], shapes, strict=True):
         assert result["flops"] == shape.flops

@@ -189,19 +189,20 @@ class PackedConvTranspose1d(nn.Module):
         if route is None:
             a = self._check(input)
             route = self._route(a)
-            if route not in (PACKED, "aten") or a.input.numel() == 0:
-                return cpu._run_checked(cpu._IMPLEMENTATIONS[route], a)
+            if self.algorithm not in (None, PACKED) or a.input.numel() == 0:
+                return cpu._run_checked(cpu._IMPLEMENTATIONS[route], a)  # forced, or empty
             if len(self._routes) >= _ROUTES_KEPT:
                 self._routes.clear()
             self._routes[key] = route
-        if route == "aten":
-            return torch.conv_transpose1d(
-                input, self._weight, self._bias, self.stride, self.padding, self.output_padding,
-                self.groups, self.dilation,
-            )  # fmt: skip
-        batched = input.dim() == 3
-        out = self._deconvolve(input if batched else input[None])
-        return out if batched else out[0]
+        if route == PACKED:
+            batched = input.dim() == 3
+            out = self._deconvolve(input if batched else input[None])
+            return out if batched else out[0]
+        # Not packed: what cpu.conv_transpose1d runs (it remembers checked calls too).
+        return cpu.conv_transpose1d(
+            input, self._weight, self._bias, self.stride, self.padding, self.output_padding,
+            self.groups, self.dilation,
+        )  # fmt: skip
 
     def _check(self, input: Tensor) -> Conv1dArgs:
         return check_conv_transpose1d(

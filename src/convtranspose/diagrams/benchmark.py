@@ -61,7 +61,13 @@ def draw_speedups(report: dict, candidate: str = "chosen") -> Figure:
     ticks = [t for t in steps if low <= t <= high]
     ax.set_xlim(low, high)
     ax.set_xticks(ticks, [f"{t:g}x" for t in ticks])
-    ax.set_xlabel("speed-up over torch.nn.functional.conv_transpose1d (log scale)")
+    baseline = report.get("baselines", {}).get(candidate, "torch")
+    over = (
+        "torch.nn.ConvTranspose1d"
+        if baseline == "torch_module"
+        else "torch.nn.functional.conv_transpose1d"
+    )
+    ax.set_xlabel(f"speed-up over {over} (log scale)")
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     fig.plotted = {"names": names, "speedups": ratios, "geomean": geomean, "algorithms": chosen}
@@ -93,8 +99,9 @@ def draw_algorithm_map(report: dict) -> Figure:
     red slower), each cell labelled, the chosen algorithm's cell outlined. ``fig.plotted``:
     ``names``, ``algorithms``, ``speedups`` (rows = shapes), ``chosen``."""
     names = _names(report)
-    # The functional algorithms only: "chosen" is one of them, "packed" the inference module.
-    algorithms = [a for a in report["results"][0]["speedup"] if a not in ("chosen", "packed")]
+    # The functional algorithms only: "chosen" is one of them; the modules are not.
+    modules = ("chosen", "packed", "torch_module")
+    algorithms = [a for a in report["results"][0]["speedup"] if a not in modules]
     grid = [[r["speedup"][a] for a in algorithms] for r in report["results"]]
     chosen = [r.get("chosen") for r in report["results"]]
     fig, ax = plt.subplots(figsize=(1.1 * len(algorithms) + 3, 0.32 * len(names) + 1.6))
