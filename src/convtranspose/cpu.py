@@ -454,8 +454,9 @@ gemm_overlap_add = _public(
     When ``K == stride`` (and no dilation) stamps tile the output without overlap and the
     additions disappear: the GEMM result, reordered, is the output. When every output channel
     reads one input channel (depthwise, or a single channel in) the GEMM is an outer product:
-    one broadcast multiply-add per block of ``stride`` taps, straight into the output. Cost: the minimum
-    multiplications, an intermediate of ``N*C_out*K*L`` elements. Same contract as
+    one broadcast multiply-add per block of ``stride`` taps, straight into the output.
+    Cost: the minimum multiplications, an intermediate of ``N*C_out*K*L`` elements. Same
+    contract as
     :func:`torch.nn.functional.conv_transpose1d`.
     """,
 )
@@ -563,7 +564,8 @@ def workspace_elements(
     full = n * c_out * ((length - 1) * s + d * (k - 1) + 1)  # the uncropped output
     rows = d * (k - 1) // s + 1
     if name == "gemm_overlap_add" and c_in == groups:
-        return n * c_out * s * -(-full // (n * c_out * s))  # the phase-major output, whole rows
+        rows = -(-((length - 1) * s + d * (k - 1) + 1) // s)
+        return n * c_out * s * rows  # the phase-major output (about the uncropped one)
     if name in ("scatter", "gemm_overlap_add"):
         return stamps + (0 if (name == "gemm_overlap_add" and k == s and d == 1) else full)
     if name == "zero_insertion":
@@ -596,8 +598,9 @@ def choose_algorithm(
     The rule, from interleaved best-of-15 to best-of-31 cold-cache timings (one call per
     reading, a 64 MiB buffer written before each, as ``python -m convtranspose.benchmark``
     measures) on the project's 2-core machine (float32, 2 threads, torch 2.13) of the default
-    grid and of the random grids of seeds 1-3, 11 and 13 (seeds 12 and 14 were kept for
-    checking it; the committed run is ``book/data/benchmark-cpu.json``, chapter 11).
+    grid, of the random grids of seeds 1-3, 11, 13 and 21, and of hand-made shapes (seeds 12,
+    14 and 22 were kept for checking it; the committed run is
+    ``book/data/benchmark-cpu.json``, chapter 11).
     Speed-ups are torch's time over ours; single shapes vary 10-20% between runs:
 
     - dtypes oneDNN cannot compute (float64): ``gemm_overlap_add``, the only other algorithm
@@ -614,10 +617,13 @@ def choose_algorithm(
       (1.0-3.8x on nine such shapes, 1.4-3.8x where grouped); below that torch's op wins
       (0.6-0.8x), its native path being one C++ call;
     - grouped, undilated, batched, at most 64 input channels per group, at least 2**22
-      multiply-adds: ``subpixel``, one grouped oneDNN convolution (2.0x on a 4-group batch of
-      4; 0.85-1.1x over several runs on the odd-group shape, where ``aten`` measured 0.90x);
-      unbatched or dilated grouped shapes lose with it (0.5-0.8x), and so do small ones
-      (0.47x at 0.7 million multiply-adds, seed 13: oneDNN's ~0.15 ms setup per call), so
+      multiply-adds and at least 1024 input positions in the batch (``batch * length``):
+      ``subpixel``, one grouped oneDNN convolution (3.6x at 4096 positions, seed 2; 2.0x on
+      a 4-group batch of 4). Unbatched or dilated grouped shapes lose with it (0.5-0.8x), and
+      so do small ones (0.47x at 0.7 million multiply-adds, seed 13: oneDNN's ~0.15 ms setup
+      per call) and short inputs, since it rearranges the weight on every call (0.52x at 128
+      positions, seed 21; 0.84-1.1x over several runs at 666 on the odd-group shape, where
+      ``aten`` measured 0.90-0.95x; seeds 13 and 21 therefore no longer count as held out):
       they go to ``aten``;
     - everything else, which is every dense shape of the grid (HiFi-GAN, WaveNet-style,
       MelGAN, channel-heavy, dilated, unit stride): ``aten``,
@@ -636,7 +642,7 @@ def choose_algorithm(
     if dilation == 1 and kernel_size <= stride and enough:
         return "gemm_overlap_add"
     if groups > 1 and dilation == 1 and batch > 1 and in_channels // groups <= 64:
-        return "subpixel" if multiply_adds >= 2**22 else "aten"
+        return "subpixel" if multiply_adds >= 2**22 and batch * length >= 1024 else "aten"
     return "aten"
 
 
@@ -703,6 +709,7 @@ def conv_transpose1d(
             )
         batched = input.dim() == 3
         x = input if batched else input.unsqueeze(0)
+        # checked = (stride, padding, output_padding, groups, dilation, C_out, L_out)
         a = Conv1dArgs(x, weight, bias, *checked[:5], batched, *checked[5:])
         return a.restore(_IMPLEMENTATIONS[name](a))
     a = check_conv_transpose1d(
