@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from hypothesis import given
 from test_conv_transpose1d import TOLERANCE, Case, cases
 
-from convtranspose import ConvTranspose1d
+from convtranspose import ConvTranspose1d, cpu
 from convtranspose.packed import PACKED, PackedConvTranspose1d, choose_route
 
 HIFIGAN_UP1 = {"in_channels": 512, "out_channels": 256, "kernel_size": 16, "stride": 8}
@@ -39,6 +39,24 @@ def test_forced_packed_route_runs_and_matches_torch(case: Case) -> None:
     torch.testing.assert_close(
         layer(case.input), case.run(F.conv_transpose1d), atol=atol, rtol=rtol
     )
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_bfloat16_is_packed_and_accurate(groups: int) -> None:
+    """bfloat16 runs oneDNN's bfloat16 kernel (float32 accumulation): within bfloat16's
+    rounding (8 bits of mantissa) of the float32 answer."""
+    torch.manual_seed(1)
+    x, w, b = torch.randn(2, 6, 11), torch.randn(6, 4 // groups, 5), torch.randn(4)
+    kw = {"stride": 3, "padding": 1, "groups": groups}
+    layer = PackedConvTranspose1d(w.bfloat16(), b.bfloat16(), **kw, algorithm=PACKED)
+    if cpu._onednn_bf16():  # CPUs without oneDNN's bfloat16 kernels take cpu's choice
+        assert layer.route(x.bfloat16()) == PACKED
+    got = layer(x.bfloat16())
+    assert got.dtype == torch.bfloat16
+    want = F.conv_transpose1d(
+        x.bfloat16().float(), w.bfloat16().float(), b.bfloat16().float(), **kw
+    )
+    torch.testing.assert_close(got.float(), want, atol=2e-2 * want.abs().max().item(), rtol=0)
 
 
 def test_hifigan_stage_is_packed_and_matches_torch() -> None:

@@ -27,6 +27,7 @@ records the torch operations used).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 
@@ -84,11 +85,18 @@ def _conv1d_weight(weight: Tensor, groups: int) -> Tensor:
     return per_group.reshape(groups * c_out_g, c_in // groups, k).flip(-1)
 
 
+@functools.cache
+def _onednn_bf16() -> bool:
+    """Whether this CPU runs oneDNN's bfloat16 kernels (AVX-512 or newer)."""
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
 def _onednn_ok(x: Tensor) -> bool:
-    """oneDNN's convolution runs float32 (and half types) on CPUs with mkldnn support."""
+    """oneDNN's convolution runs float32, and bfloat16 where the CPU supports it, on builds
+    with mkldnn support."""
     return (
         x.device.type == "cpu"
-        and x.dtype in (torch.float32, torch.bfloat16)
+        and (x.dtype == torch.float32 or (x.dtype == torch.bfloat16 and _onednn_bf16()))
         and torch.backends.mkldnn.is_available()
         and torch.backends.mkldnn.enabled
     )

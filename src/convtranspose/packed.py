@@ -103,7 +103,8 @@ class PackedConvTranspose1d(nn.Module):
     - The weight and bias are copied when the module is made: later changes to the tensors
       passed in are not seen. The weight is packed into oneDNN's layout at the first call
       that takes the packed route (:func:`choose_route`), and kept: memory for one more copy
-      of the weight.
+      of the weight. The copies are not parameters or buffers (``state_dict`` is empty and
+      ``.to()`` leaves them alone): save and move the original layer, and pack it after.
     - Inference only: an input that requires grad (with grad mode on) raises a
       ``RuntimeError``; use :func:`convtranspose.conv_transpose1d` to train.
     - ``algorithm=None`` picks the route per call (:func:`choose_route`); ``"packed"`` or a
