@@ -37,7 +37,8 @@ def make(*shapes, dtype=torch.float32, seed=0, grad=False):
         ((1, 128, 64, 1024, 7, 8, 1, 1, torch.float32), "gemm_overlap_add"),  # no overlap
         ((1, 64, 64, 256, 3, 4, 1, 1, torch.float32), "aten"),  # no overlap, small
         ((1, 128, 64, 256, 7, 8, 4, 1, torch.float32), "gemm_overlap_add"),  # no overlap, groups
-        ((4, 64, 64, 32, 20, 10, 64, 2, torch.float32), "gemm_overlap_add"),  # 20 dilated taps
+        ((4, 64, 64, 64, 20, 10, 64, 2, torch.float32), "gemm_overlap_add"),  # 20 dilated taps
+        ((1, 32, 32, 32, 11, 5, 32, 2, torch.float32), "aten"),  # depthwise, tiny
         ((4, 32, 16, 64, 20, 10, 4, 1, torch.float32), "aten"),  # groups, batched, small
         ((1, 512, 256, 32, 16, 8, 1, 1, torch.float64), "gemm_overlap_add"),  # no oneDNN dtype
     ],
@@ -53,6 +54,7 @@ def make(*shapes, dtype=torch.float32, seed=0, grad=False):
         "no-overlap-small",
         "no-overlap-groups",
         "depthwise-many-taps",
+        "depthwise-tiny",
         "odd-groups-small",
         "float64",
     ],
@@ -208,7 +210,7 @@ def test_conv_transpose1d_runs_what_the_rule_names(
     ("shapes", "kwargs", "algorithm"),
     [
         (((1, 64, 40), (64, 32, 16), (32,)), {"stride": 8, "padding": 4}, "aten"),
-        (((2, 16, 40), (16, 1, 8), (16,)), {"stride": (4,), "padding": 2, "groups": 16},
+        (((2, 64, 160), (64, 1, 8), (64,)), {"stride": (4,), "padding": 2, "groups": 64},
          "gemm_overlap_add"),
     ],
     ids=["aten", "depthwise"],
