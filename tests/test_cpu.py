@@ -248,4 +248,6 @@ def test_checked_signatures_skip_only_identical_calls(
     unbatched = cpu.conv_transpose1d(x[0], w, b, **kwargs)
     torch.testing.assert_close(unbatched, first[0])
     assert len(fresh_signatures) == 2
-    torch.testing.assert_close(cpu.conv_transpose1d(x[0], w, b, **kwargs), first[0], rtol=0, atol=0)
+    torch.testing.assert_close(
+        cpu.conv_transpose1d(x[0], w, b, **kwargs), unbatched, rtol=0, atol=0
+    )
