@@ -619,7 +619,8 @@ def choose_algorithm(
       ``stride`` taps (per tap when dilated), accumulated phase-major. 1.2-7.6x on ten such
       shapes from 0.5 to 12 ms (the default grid's depthwise layer and long single-channel
       signal, random seeds 1-3, single channels in with 1 or 16 out, 20 dilated depthwise
-      taps: 3.9x), 1.1-1.3x on three at 2**14-2**15 (seeds 12, 14, 21). Smaller ones go to
+      taps: 3.9x), 1.1-1.3x on three at 2**14-2**15 (seeds 12, 14 and 21: they set the
+      threshold below them, so seeds 12 and 14 are not quite held out here). Smaller ones go to
       ``aten``: each of the 3-7 element-wise calls then costs more than its arithmetic
       (0.65-0.89x on 13 hand-made depthwise shapes with 2**9-2**13, where torch's op measured
       0.91-1.07x; 0.51x and 0.69x on seed 22, which therefore no longer counts as held out);
