@@ -36,6 +36,8 @@ def make(*shapes, dtype=torch.float32, seed=0, grad=False):
         ((1, 128, 64, 512, 7, 3, 2, 1, torch.float32), "aten"),  # groups, unbatched
         ((1, 128, 64, 1024, 7, 8, 1, 1, torch.float32), "gemm_overlap_add"),  # no overlap
         ((1, 64, 64, 256, 3, 4, 1, 1, torch.float32), "aten"),  # no overlap, small
+        ((1, 512, 512, 32, 7, 10, 1, 1, torch.float32), "aten"),  # no overlap, short input
+        ((2, 256, 256, 256, 4, 4, 1, 1, torch.float32), "aten"),  # stamps tile exactly
         ((1, 128, 64, 256, 7, 8, 4, 1, torch.float32), "gemm_overlap_add"),  # no overlap, groups
         ((4, 64, 64, 64, 20, 10, 64, 2, torch.float32), "gemm_overlap_add"),  # 20 dilated taps
         ((1, 32, 32, 32, 11, 5, 32, 2, torch.float32), "aten"),  # depthwise, tiny
@@ -52,6 +54,8 @@ def make(*shapes, dtype=torch.float32, seed=0, grad=False):
         "groups-unbatched",
         "no-overlap",
         "no-overlap-small",
+        "no-overlap-short",
+        "no-overlap-tiling",
         "no-overlap-groups",
         "depthwise-many-taps",
         "depthwise-tiny",
