@@ -37,7 +37,8 @@ def make(*shapes, dtype=torch.float32, seed=0, grad=False):
         ((1, 128, 64, 1024, 7, 8, 1, 1, torch.float32), "gemm_overlap_add"),  # no overlap
         ((1, 64, 64, 256, 3, 4, 1, 1, torch.float32), "aten"),  # no overlap, small
         ((1, 512, 512, 32, 7, 10, 1, 1, torch.float32), "aten"),  # no overlap, short input
-        ((2, 256, 256, 256, 4, 4, 1, 1, torch.float32), "aten"),  # stamps tile exactly
+        ((1, 256, 256, 256, 4, 4, 1, 1, torch.float32), "aten"),  # stamps tile exactly, short
+        ((4, 256, 256, 512, 10, 10, 1, 1, torch.float32), "gemm_overlap_add"),  # tiling, long
         ((1, 128, 64, 256, 7, 8, 4, 1, torch.float32), "gemm_overlap_add"),  # no overlap, groups
         ((4, 64, 64, 64, 20, 10, 64, 2, torch.float32), "gemm_overlap_add"),  # 20 dilated taps
         ((1, 32, 32, 32, 11, 5, 32, 2, torch.float32), "aten"),  # depthwise, tiny
@@ -56,6 +57,7 @@ def make(*shapes, dtype=torch.float32, seed=0, grad=False):
         "no-overlap-small",
         "no-overlap-short",
         "no-overlap-tiling",
+        "no-overlap-tiling-long",
         "no-overlap-groups",
         "depthwise-many-taps",
         "depthwise-tiny",

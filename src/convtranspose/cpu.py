@@ -607,8 +607,9 @@ def choose_algorithm(
     reading, a 64 MiB buffer written before each, as ``python -m convtranspose.benchmark``
     measures) on the project's 2-core machine (float32, 2 threads, torch 2.13) of the default
     grid, of the random grids of seeds 1-3, 11, 13, 21 and 22, and of hand-made shapes (seeds
-    12, 14, 23 and 24 were kept for checking it, and 27-30 for its last version; the
-    committed run is ``book/data/benchmark-cpu.json``, chapter 11).
+    12, 14, 23 and 24 were kept for checking it, 27-30 for a later version (28 and 29 then
+    changed the rule for exact tilings) and 31-34 for the last one; the committed run is
+    ``book/data/benchmark-cpu.json``, chapter 11).
     Speed-ups are torch's time over ours; single shapes vary 10-20% between runs:
 
     - dtypes oneDNN cannot compute (float64): ``gemm_overlap_add``, the only other algorithm
@@ -624,15 +625,16 @@ def choose_algorithm(
       ``aten``: each of the 3-7 element-wise calls then costs more than its arithmetic
       (0.65-0.89x on 13 hand-made depthwise shapes with 2**9-2**13, where torch's op measured
       0.91-1.07x; 0.51x and 0.69x on seed 22, which therefore no longer counts as held out);
-    - stamps that do not overlap (``dilation == 1``), with at least 2**20 multiply-adds when
-      grouped (``K <= stride``: 1.2-3.8x on seven such shapes); ungrouped, only where gaps are
-      left between them (``K < stride``), with at least 2**22 multiply-adds and 128 input
-      positions in the batch: ``gemm_overlap_add``, one GEMM and one copy (1.3-2.5x on 24
-      hand-made such shapes; on shorter inputs 0.55-0.9x). Where stamps tile the output
-      exactly (``K == stride``, ungrouped) torch's op is as fast (0.65-1.28x on 18 hand-made
-      shapes, median about 1.0; 2.0x once on seed 12, whose torch time was unusually slow)
-      and is kept. Below those sizes torch's op wins (0.6-0.8x), its native path being one
-      C++ call;
+    - stamps that do not overlap (``dilation == 1`` and ``K <= stride``), with at least 2**20
+      multiply-adds when grouped (1.2-3.8x on seven such shapes); ungrouped, with at least
+      2**22 multiply-adds and enough input positions in the batch (``batch * length``): 128
+      where gaps are left between the stamps (``K < stride``; 1.3-2.5x on 24 hand-made
+      shapes, 0.55-0.9x on shorter inputs), 512 where they tile the output exactly
+      (``K == stride``: torch's op handles that well, 0.77-1.28x on 14 hand-made shapes,
+      geometric mean about 1.0, but 1.3-2.4x on the four such shapes of seeds 12, 28 and 29,
+      where torch's op ran at 10-120 GFLOP/s; 0.65-1.0x on shorter inputs):
+      ``gemm_overlap_add``, one GEMM and one copy. Below those sizes torch's op wins
+      (0.6-0.8x), its native path being one C++ call;
     - grouped, undilated, batched, at most 64 input channels per group, at least 2**22
       multiply-adds and at least 1024 input positions in the batch (``batch * length``):
       ``subpixel``, one grouped oneDNN convolution (3.6x at 4096 positions, seed 2; 2.0x on
@@ -658,7 +660,8 @@ def choose_algorithm(
     if dilation == 1 and kernel_size <= stride:
         if groups > 1 and multiply_adds >= 2**20:
             return "gemm_overlap_add"
-        if kernel_size < stride and multiply_adds >= 2**22 and batch * length >= 128:
+        positions = 128 if kernel_size < stride else 512
+        if multiply_adds >= 2**22 and batch * length >= positions:
             return "gemm_overlap_add"
     if groups > 1 and dilation == 1 and batch > 1 and in_channels // groups <= 64:
         return "subpixel" if multiply_adds >= 2**22 and batch * length >= 1024 else "aten"
