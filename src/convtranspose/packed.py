@@ -62,8 +62,8 @@ def choose_route(
       shape to torch's op or to the sub-pixel convolution: ``"packed"``. 1.15-1.9x on every
       such shape of the default grid (HiFi-GAN, WaveNet-style, MelGAN, channel-heavy, unit
       stride, odd groups) and of the random ones. Checked afterwards on held-out random grids
-      (seeds 12, 14 and 23-26; the layer against ``torch.nn.ConvTranspose1d``): the packed
-      shapes there ran 1.08-1.39x, the grids 1.09-1.38x in geometric mean;
+      (seeds 12, 14, 23, 24 and 31-34; the layer against ``torch.nn.ConvTranspose1d``): the
+      packed shapes there ran 0.9-1.43x, the grids 1.09-1.26x in geometric mean;
     - dilated shapes: not packed. oneDNN's deconvolution with dilation ran 0.6-0.85x of torch's
       op on six random shapes even with its weight packed (torch computes those differently);
     - small problems (0.4-1.0x below ~8 million multiply-adds: oneDNN sets up its kernel on
