@@ -4,7 +4,8 @@ CPU (the default): every algorithm of :mod:`convtranspose.cpu` and the one
 :func:`convtranspose.cpu.conv_transpose1d` chooses, against
 :func:`torch.nn.functional.conv_transpose1d`, on realistic shapes (audio upsamplers,
 channel-heavy, depthwise, dilated, odd groups, a long single-channel signal), float32, torch's
-default thread count. ``--device cuda``: :func:`convtranspose.cuda.conv_transpose1d` against
+default thread count; and, for inference, :class:`convtranspose.PackedConvTranspose1d` (made
+and packed before the timing) against ``torch.nn.ConvTranspose1d``, layer against layer. ``--device cuda``: :func:`convtranspose.cuda.conv_transpose1d` against
 torch's (cuDNN) on GPU shapes, in float32 and bfloat16.
 
 How it measures, so that a noisy shared machine cannot fake a speed-up:
@@ -315,7 +316,7 @@ def _check(got: torch.Tensor, want: torch.Tensor, name: str, shape: Shape, tol: 
 
 #: The candidate each one is compared with, where it is not torch's functional op: the packed
 #: inference *module* against torch's module, ``torch.nn.ConvTranspose1d`` (both pay for
-#: ``nn.Module.__call__``: 10-25 us per call on cold caches).
+#: ``nn.Module.__call__`` and their ``forward``: 10-70 us per call on cold caches).
 BASELINES = {"packed": "torch_module"}
 
 
