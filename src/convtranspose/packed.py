@@ -216,17 +216,13 @@ class PackedConvTranspose1d(nn.Module):
     def _route(self, a: Conv1dArgs) -> str:
         if self.algorithm not in (None, PACKED):
             return self.algorithm
-        if a.input.numel() == 0 or not cpu._onednn_deconv_ok(a):
-            return cpu.choose_algorithm(
-                a.input.shape[0], a.input.shape[1], a.out_channels, a.input.shape[2],
-                a.kernel_size, a.stride, a.groups, a.dilation, a.input.dtype,
-            )  # fmt: skip
+        x = a.input
+        shape = (x.shape[0], x.shape[1], a.out_channels, x.shape[2], a.kernel_size, a.stride)
+        if x.numel() == 0 or not cpu._onednn_deconv_ok(a):  # oneDNN cannot: cpu's choice
+            return cpu.choose_algorithm(*shape, a.groups, a.dilation, x.dtype)
         if self.algorithm == PACKED:
             return PACKED
-        return choose_route(
-            a.input.shape[0], a.input.shape[1], a.out_channels, a.input.shape[2],
-            a.kernel_size, a.stride, a.groups, a.dilation, a.output_padding, a.input.dtype,
-        )  # fmt: skip
+        return choose_route(*shape, a.groups, a.dilation, a.output_padding, x.dtype)
 
     def _deconvolve(self, input: Tensor) -> Tensor:
         """oneDNN's deconvolution of height one with the packed weight: ``(N, C_in, 1, L)``
