@@ -15,7 +15,7 @@ from hypothesis import given
 from test_conv_transpose1d import TOLERANCE, Case, cases
 
 from convtranspose import ConvTranspose1d, cpu
-from convtranspose.packed import PACKED, PackedConvTranspose1d, choose_route
+from convtranspose.packed import PACKED, PackedConvTranspose1d, choose_route, pack
 
 HIFIGAN_UP1 = {"in_channels": 512, "out_channels": 256, "kernel_size": 16, "stride": 8}
 
@@ -173,3 +173,22 @@ def test_float64_runs_the_cpu_choice(case: Case) -> None:
     torch.testing.assert_close(
         layer(case.input), case.run(F.conv_transpose1d), atol=atol, rtol=rtol
     )
+
+
+def test_pack_replaces_every_transposed_layer_in_a_copy() -> None:
+    torch.manual_seed(2)
+    model = torch.nn.Sequential(
+        torch.nn.ConvTranspose1d(8, 6, 4, stride=2, padding=1),
+        torch.nn.LeakyReLU(0.1),
+        torch.nn.Sequential(ConvTranspose1d(6, 4, 6, stride=3, padding=2, groups=2)),
+        torch.nn.Conv1d(4, 1, 3),
+    )
+    x = torch.randn(2, 8, 20)
+    packed = pack(model)
+    kinds = [type(m) for m in packed.modules()]
+    assert kinds.count(PackedConvTranspose1d) == 2
+    assert torch.nn.ConvTranspose1d not in kinds and ConvTranspose1d not in kinds
+    assert type(model[0]) is torch.nn.ConvTranspose1d  # the original is untouched
+    with torch.no_grad():
+        torch.testing.assert_close(packed(x), model(x), atol=1e-5, rtol=1e-5)
+    assert type(pack(model[0])) is PackedConvTranspose1d

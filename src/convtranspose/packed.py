@@ -21,13 +21,15 @@ not seen (make a new one, as after :func:`torch.jit.freeze`).
 
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import Tensor, nn
 
 from . import cpu
 from .arguments import Conv1dArgs, check_conv_transpose1d, single
 
-__all__ = ["PackedConvTranspose1d", "choose_route"]
+__all__ = ["PackedConvTranspose1d", "choose_route", "pack"]
 
 #: Input signatures one module remembers the route of (cleared when full).
 _ROUTES_KEPT = 64
@@ -240,3 +242,22 @@ class PackedConvTranspose1d(nn.Module):
             x, self._packed, self._bias, *geometry, self.groups, "none", [], ""
         )
         return out[:, :, 0, :]
+
+
+def pack(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` for CPU inference in which every transposed 1-d convolution
+    (:class:`torch.nn.ConvTranspose1d` or this package's) is a :class:`PackedConvTranspose1d`
+    made from it; ``model`` itself is left as it is. Use the copy under ``torch.no_grad()``
+    (and ``.eval()``, for the rest of the model). A layer whose ``forward`` is given an
+    ``output_size`` cannot be packed: :class:`PackedConvTranspose1d` takes the input only."""
+    from .module import ConvTranspose1d
+
+    layers = (nn.ConvTranspose1d, ConvTranspose1d)
+    if isinstance(model, layers):
+        return PackedConvTranspose1d.from_module(model)
+    packed = copy.deepcopy(model)
+    for parent in list(packed.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, layers):
+                setattr(parent, name, PackedConvTranspose1d.from_module(child))
+    return packed
