@@ -615,7 +615,7 @@ def choose_algorithm(
     - dtypes oneDNN cannot compute (float64): ``gemm_overlap_add``, the only other algorithm
       that does the minimum work with one large GEMM;
     - one input channel per group (depthwise, or a single channel in, whatever the number of
-      output channels) and at least 2**14 outputs per multiply-add (``N*C_out*L``):
+      output channels) and at least 2**14 elements in each multiply-add (``N*C_out*L``):
       ``gemm_overlap_add``, whose "GEMM" is then a broadcast multiply-add per block of
       ``stride`` taps (per tap when dilated), accumulated phase-major. 1.2-7.6x on ten such
       shapes from 0.5 to 12 ms (the default grid's depthwise layer and long single-channel
@@ -626,7 +626,8 @@ def choose_algorithm(
       (0.65-0.89x on 13 hand-made depthwise shapes with 2**9-2**13, where torch's op measured
       0.91-1.07x; 0.51x and 0.69x on seed 22, which therefore no longer counts as held out);
     - stamps that do not overlap (``dilation == 1`` and ``K <= stride``), with at least 2**20
-      multiply-adds when grouped (1.2-3.8x on seven such shapes); ungrouped, with at least
+      multiply-adds when grouped (0.9-3.3x on nine such shapes of the random grids, 1.4x or
+      more on six); ungrouped, with at least
       2**22 multiply-adds and enough input positions in the batch (``batch * length``): 128
       where gaps are left between the stamps (``K < stride``; 1.3-2.5x on 24 hand-made
       shapes, 0.55-0.9x on shorter inputs), 512 where they tile the output exactly
