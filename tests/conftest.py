@@ -1,4 +1,4 @@
-"""Shared test configuration: hypothesis profiles and the GPU marker."""
+"""Shared test configuration: hypothesis profiles, the GPU marker, exact float32 on GPUs."""
 
 from __future__ import annotations
 
@@ -42,3 +42,14 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if item.config.getoption("--require-gpu"):
         pytest.fail("--require-gpu was given but torch sees no CUDA device", pytrace=False)
     pytest.skip("needs a CUDA device (run with --require-gpu on GPU runners to fail instead)")
+
+
+@pytest.fixture(autouse=True)
+def exact_float32():
+    """Every test compares float32 with exact references, so TF32 is off: torch's cuDNN
+    convolutions and ``convtranspose.cuda`` both round float32 to TF32 on Ampere and newer
+    GPUs while ``torch.backends.cudnn.allow_tf32`` is set (torch's default). The test of TF32
+    itself turns it back on. A context manager, not an assignment: torch's test helpers, once
+    imported, freeze the global flags. (No effect on CPU tensors.)"""
+    with torch.backends.cudnn.flags(enabled=True, allow_tf32=False):
+        yield

@@ -107,6 +107,15 @@ def test_random_grid_is_reproducible_and_seeded() -> None:
     assert len(benchmark.random_grid(5, count=4)) == 4
 
 
+def test_cuda_precisions_are_labelled_apart() -> None:
+    """Each timed CUDA precision has its own label and tolerance (old results, recorded before
+    the flag was, read as plain float32)."""
+    labels = [benchmark.precision_label(str(d).removeprefix("torch."), tf32) for d, tf32 in benchmark.CUDA_PRECISIONS]  # fmt: skip
+    assert len(set(labels)) == len(labels) == 3
+    assert set(labels) == set(benchmark.CUDA_TOLERANCE)
+    assert benchmark.precision_label("float32", None) == "float32"
+
+
 def test_geometric_mean() -> None:
     assert benchmark.geometric_mean([2.0, 8.0]) == pytest.approx(4.0)
     assert math.isclose(benchmark.geometric_mean([1.5]), 1.5)
@@ -114,11 +123,12 @@ def test_geometric_mean() -> None:
 
 @pytest.mark.gpu
 def test_cuda_mode_on_a_tiny_grid(tmp_path: Path) -> None:
-    """On a GPU: the CUDA mode checks, times and reports both dtypes."""
+    """On a GPU: the CUDA mode checks, times and reports every precision."""
     path = tmp_path / "cuda.json"
     report = benchmark.main(["--device", "cuda", "--quick", "--json", str(path)])
     assert report["machine"]["gpu"]
-    assert {r["dtype"] for r in report["results"]} == {"float32", "bfloat16"}
+    labels = {benchmark.precision_label(r["dtype"], r["allow_tf32"]) for r in report["results"]}
+    assert labels == {"float32", "float32 exact", "bfloat16"}
     for result in report["results"]:
         check_result(result, {"torch", "convtranspose"})
 

@@ -84,6 +84,20 @@ def test_channel_heavy_call_uses_tensor_core_tiles() -> None:
         assert tiles.rows * tiles.red * tiles.cols <= 4096 or tiles.cols == 16
 
 
+def test_float32_follows_torchs_tf32_flag() -> None:
+    """TF32 exactly where torch's own convolutions may use it: float32 CUDA tensors while
+    ``torch.backends.cudnn.allow_tf32`` is set; exact products for every other dtype, for CPU
+    tensors (the interpreter), and once the flag is cleared (as this suite's ``exact_float32``
+    fixture does for every test)."""
+    assert not torch.backends.cudnn.allow_tf32  # the autouse fixture
+    assert cuda.dot_precision(torch.float32, "cuda") == "ieee"
+    with torch.backends.cudnn.flags(enabled=True, allow_tf32=True):
+        assert cuda.dot_precision(torch.float32, "cuda") == "tf32"
+        for dtype in (torch.float64, torch.float16, torch.bfloat16):
+            assert cuda.dot_precision(dtype, "cuda") == "ieee"
+        assert cuda.dot_precision(torch.float32, "cpu") == "ieee"
+
+
 @pytest.mark.parametrize("name", CALLS)
 def test_bit_identical_from_run_to_run(name: str) -> None:
     """A gather with no atomics: the output and the gradients repeat exactly."""
@@ -171,18 +185,10 @@ def test_cpu_tensors_without_the_interpreter_explain_the_fix() -> None:
 HALF_TOLERANCE = {torch.float16: 2e-3, torch.bfloat16: 1.6e-2}  # a few units of rounding
 
 
-@pytest.fixture
-def exact_float32():
-    """torch's cuDNN convolutions use TF32 by default: turn it off for reference results
-    (with the context manager: torch's test helpers, once imported, freeze the global flags)."""
-    with torch.backends.cudnn.flags(enabled=True, allow_tf32=False):
-        yield
-
-
 @pytest.mark.gpu
 @pytest.mark.parametrize("dtype", list(HALF_TOLERANCE), ids=str)
 @pytest.mark.parametrize("name", CALLS)
-def test_half_precision_on_gpu(name: str, dtype: torch.dtype, exact_float32) -> None:
+def test_half_precision_on_gpu(name: str, dtype: torch.dtype) -> None:
     """float16/bfloat16 tensors, float32 accumulation: within a few roundings of the float32
     result for the same (rounded) inputs, gradients included."""
     x, w, b, kwargs = call(name, dtype=dtype, device="cuda")
@@ -192,6 +198,26 @@ def test_half_precision_on_gpu(name: str, dtype: torch.dtype, exact_float32) -> 
     for g, e in zip(got, want, strict=True):
         assert g.dtype == dtype
         torch.testing.assert_close(g.float(), e, atol=tol * max(1.0, e.abs().max().item()), rtol=tol)  # fmt: skip
+
+
+TF32_TOLERANCE = 5e-3  # TF32 keeps 10 bits of mantissa: ~5e-4 relative error per input
+
+
+@pytest.mark.gpu
+def test_tf32_on_gpu_when_torch_allows_it() -> None:
+    """With torch's default flag, float32 channel-heavy tiles run on TF32 tensor cores, like
+    cuDNN's: within TF32 rounding of the exact answer (gradients included), and not
+    bit-identical to the exact products, which shows the flag reached the kernel. (On GPUs
+    before Ampere there is no TF32 and the check of difference is skipped.)"""
+    x, w, b, kwargs = call("channel-heavy", device="cuda")
+    exact = run_with_grads(cuda.conv_transpose1d, x, w, b, **kwargs)  # TF32 off: the fixture
+    with torch.backends.cudnn.flags(enabled=True, allow_tf32=True):
+        got = run_with_grads(cuda.conv_transpose1d, x, w, b, **kwargs)
+    for g, e in zip(got, exact, strict=True):
+        scale = max(1.0, e.abs().max().item())
+        torch.testing.assert_close(g, e, atol=TF32_TOLERANCE * scale, rtol=TF32_TOLERANCE)
+    if torch.cuda.get_device_capability()[0] >= 8:
+        assert not torch.equal(got[0], exact[0])
 
 
 LARGE = {  # realistic shapes: (x, w, kwargs)
@@ -204,7 +230,7 @@ LARGE = {  # realistic shapes: (x, w, kwargs)
 
 @pytest.mark.gpu
 @pytest.mark.parametrize("name", LARGE)
-def test_large_shapes_on_gpu(name: str, exact_float32) -> None:
+def test_large_shapes_on_gpu(name: str) -> None:
     x_shape, w_shape, kwargs = LARGE[name]
     x = make(*x_shape, device="cuda")
     w = make(*w_shape, device="cuda", scale=(w_shape[0] * w_shape[2]) ** -0.5)

@@ -33,9 +33,11 @@ INTERPRETED = os.environ.get("TRITON_INTERPRET", "0") == "1"
 
 @triton.jit
 def _mac(acc, a, b, USE_DOT: tl.constexpr, PRECISION: tl.constexpr):
-    """``acc + a @ b`` for tiles ``a (M, R)`` and ``b (R, P)``: on tensor cores with
-    ``tl.dot`` when the tiles are big enough (every side >= 16, not float64), else as a
-    broadcast multiply and a sum over ``R`` (any tile size, any dtype, CUDA cores)."""
+    """``acc + a @ b`` for tiles ``a (M, R)`` and ``b (R, P)``: with ``tl.dot`` when the tiles
+    are big enough (every side >= 16, not float64): on tensor cores for float16, bfloat16
+    and float32 rounded to TF32 (``PRECISION="tf32"``), as exact fused multiply-adds on CUDA
+    cores for ``PRECISION="ieee"``; else as a broadcast multiply and a sum over ``R`` (any
+    tile size, any dtype, CUDA cores)."""
     if USE_DOT:
         acc = tl.dot(a, b, acc, input_precision=PRECISION)
     else:

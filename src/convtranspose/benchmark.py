@@ -6,7 +6,8 @@ CPU (the default): every algorithm of :mod:`convtranspose.cpu` and the one
 channel-heavy, depthwise, dilated, odd groups, a long single-channel signal), float32, torch's
 default thread count; and, for inference, :class:`convtranspose.PackedConvTranspose1d` (made
 and packed before the timing) against ``torch.nn.ConvTranspose1d``, layer against layer. ``--device cuda``: :func:`convtranspose.cuda.conv_transpose1d` against
-torch's (cuDNN) on GPU shapes, in float32 and bfloat16.
+torch's (cuDNN) on GPU shapes, in float32 (as torch runs it by default, TF32 allowed, and
+exact, TF32 off on both sides) and bfloat16.
 
 How it measures, so that a noisy shared machine cannot fake a speed-up:
 
@@ -37,6 +38,7 @@ on shapes nobody chose. The results go to the terminal as a table and to a JSON 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import math
@@ -63,6 +65,7 @@ __all__ = [
     "geometric_mean",
     "main",
     "matmul_gflops",
+    "precision_label",
     "random_grid",
     "run_cpu",
     "run_cuda",
@@ -137,7 +140,8 @@ CPU_GRID: list[Shape] = [
     Shape(1, 64, 64, 256, 3, 4, name="stride-gt-kernel"),
 ]
 
-#: The CUDA grid: training-sized shapes (HiFi-GAN at batch 16 and more), float32 and bfloat16.
+#: The CUDA grid: training-sized shapes (HiFi-GAN at batch 16 and more), timed at every
+#: precision of :data:`CUDA_PRECISIONS`.
 CUDA_GRID: list[Shape] = [
     *_hifigan("hifigan-v1-b16", 16, 32, 512),
     Shape(16, 1024, 1024, 256, 4, 2, 1, name="channel-heavy"),
@@ -402,14 +406,38 @@ def run_cpu(
 # CUDA
 # ---------------------------------------------------------------------------------------------
 
-#: Relative tolerance (of the largest output magnitude) against a float64 answer per dtype:
-#: float32 GEMMs on tensor cores round their inputs to TF32 (10-bit mantissa).
-CUDA_TOLERANCE = {torch.float32: 5e-3, torch.bfloat16: 3e-2}
+#: What the CUDA mode times, as ``(dtype, TF32 allowed)``: float32 as torch runs it by default
+#: (cuDNN and :mod:`convtranspose.cuda` both may round to TF32 on tensor cores), float32 with
+#: exact products on both sides (``torch.backends.cudnn.allow_tf32 = False``), and bfloat16.
+CUDA_PRECISIONS = ((torch.float32, True), (torch.float32, False), (torch.bfloat16, True))
+
+#: Relative tolerance (of the largest output magnitude) against a float64 answer, by
+#: :func:`precision_label`: TF32 keeps 10 bits of mantissa, bfloat16 8.
+CUDA_TOLERANCE = {"float32": 5e-3, "float32 exact": 1e-5, "bfloat16": 3e-2}
+
+
+def precision_label(dtype: str, allow_tf32: bool | None) -> str:
+    """How a CUDA result was computed: ``"float32"`` (TF32 allowed, torch's default),
+    ``"float32 exact"`` (TF32 off) or the half dtype's name. ``allow_tf32`` is ``None`` in
+    results recorded before the benchmark set it (cuDNN then used TF32, this kernel did not)."""
+    return f"{dtype} exact" if dtype == "float32" and allow_tf32 is False else dtype
+
+
+@contextlib.contextmanager
+def _tf32(allowed: bool):
+    """``torch.backends.cudnn.allow_tf32`` set to ``allowed`` inside, restored after: torch's
+    convolutions and :mod:`convtranspose.cuda` both follow it."""
+    saved = torch.backends.cudnn.allow_tf32
+    torch.backends.cudnn.allow_tf32 = allowed
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32 = saved
 
 
 def run_cuda(
     shapes: list[Shape],
-    dtypes: tuple[torch.dtype, ...] = (torch.float32, torch.bfloat16),
+    precisions: tuple[tuple[torch.dtype, bool], ...] = CUDA_PRECISIONS,
     rounds: int = 15,
     target_s: float = 0.01,
 ) -> dict:
@@ -417,19 +445,21 @@ def run_cuda(
     from . import cuda  # imported lazily: it needs Triton, and only this mode needs it
 
     results = []
-    for dtype in dtypes:
+    for dtype, allow_tf32 in precisions:
+        name = str(dtype).removeprefix("torch.")
+        label = precision_label(name, allow_tf32)
         for shape in shapes:
             x, w, b = shape.tensors(dtype, "cuda")
             kw = shape.kwargs()
             functions = {"torch": F.conv_transpose1d, "convtranspose": cuda.conv_transpose1d}
             candidates = _calls(functions, (x, w, b), kw)
-            with torch.no_grad():
+            with torch.no_grad(), _tf32(allow_tf32):
                 exact = F.conv_transpose1d(x.double(), w.double(), b.double(), **kw)
-                for name, fn in candidates.items():  # also warms up (compiles, autotunes)
-                    _check(fn(), exact, name, shape, CUDA_TOLERANCE[dtype])
+                for who, fn in candidates.items():  # also warms up (compiles, autotunes)
+                    _check(fn(), exact, who, shape, CUDA_TOLERANCE[label])
                 readings = time_interleaved(candidates, rounds, target_s, cuda_clock)
                 memory = {}
-                for name, fn in candidates.items():
+                for who, fn in candidates.items():
                     torch.cuda.synchronize()
                     base = torch.cuda.memory_allocated()
                     torch.cuda.reset_peak_memory_stats()
@@ -438,12 +468,13 @@ def run_cuda(
                     extra = (
                         torch.cuda.max_memory_allocated() - base - out.numel() * out.element_size()
                     )
-                    memory[name] = max(0, extra)
+                    memory[who] = max(0, extra)
                     del out
             results.append(
                 {
                     "shape": asdict(shape),
-                    "dtype": str(dtype).removeprefix("torch."),
+                    "dtype": name,
+                    "allow_tf32": allow_tf32,
                     "flops": shape.flops,
                     "extra_memory_bytes": memory,
                     **_summary(readings, shape),
@@ -490,14 +521,16 @@ def add_summary(report: dict, device: str) -> dict:
 def format_table(report: dict, device: str) -> str:
     """The report as a fixed-width table: per shape, torch's time, ours, the ratio."""
     names = list(report["results"][0]["min_s"])
-    head = f"{'shape':24}" + (f"{'dtype':>9}" if device == "cuda" else "")
+    head = f"{'shape':24}" + (f"{'dtype':>14}" if device == "cuda" else "")
     head += "".join(f"{n[:16]:>17}" for n in names) + f"{'speed-up':>10}"
     head += "  chosen" if device == "cpu" else ""
     title = "best of the interleaved readings, per call"
     title += ", caches flushed before each" if device == "cpu" else ""
     lines = [title, head, "-" * len(head)]
     for r in report["results"]:
-        line = f"{r['shape']['name'][:24]:24}" + (f"{r['dtype']:>9}" if device == "cuda" else "")
+        line = f"{r['shape']['name'][:24]:24}"
+        if device == "cuda":
+            line += f"{precision_label(r['dtype'], r.get('allow_tf32')):>14}"
         line += "".join(f"{r['min_s'][n] * 1e3:>14.3f} ms" for n in names)
         line += f"{r['speedup'][_ours(device)]:>9.2f}x"
         line += f"  {r['chosen']}" if device == "cpu" else ""

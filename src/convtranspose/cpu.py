@@ -1,6 +1,6 @@
 """Vectorised CPU implementations of ``conv_transpose1d``, built from torch tensor ops.
 
-Six algorithms compute the same thing (chapter 09 derives the first five from the
+Seven algorithms compute the same thing (chapter 09 derives the first five from the
 definition, chapter 11 measures them all):
 
 - :func:`scatter`: the definition. Every input element stamps its scaled kernel onto the
@@ -18,6 +18,8 @@ definition, chapter 11 measures them all):
   ("sub-pixel convolution"). One large call instead of ``stride`` small ones.
 - :func:`onednn`: oneDNN's own transposed convolution, called directly: what torch's op runs
   for most shapes anyway, minus torch's shape heuristic.
+- :func:`aten`: torch's own operator behind this package's checks, the baseline, for the
+  shapes where no reformulation is faster.
 
 :func:`conv_transpose1d` picks one per call with the rule in :func:`choose_algorithm`.
 Every algorithm keeps the contract of :func:`torch.nn.functional.conv_transpose1d`: all
@@ -433,8 +435,8 @@ scatter = _public(
 
     One ``einsum`` forms all ``L x K`` stamps (summing over the input channels of each
     group), one ``index_add`` scatters them to where they land, then ``padding`` is cropped.
-    Cost: ``N*C_in*C_out/g*K*L`` multiplications (the minimum) and an intermediate of
-    ``N*C_out*K*L`` elements. Same contract as :func:`torch.nn.functional.conv_transpose1d`.
+    Cost: ``N*C_in*C_out/g*K*L`` multiplications, every product of every stamp (including
+    those ``padding`` crops away), and an intermediate of ``N*C_out*K*L`` elements. Same contract as :func:`torch.nn.functional.conv_transpose1d`.
     """,
 )
 
@@ -463,9 +465,8 @@ gemm_overlap_add = _public(
     additions disappear: the GEMM result, reordered, is the output. When every output channel
     reads one input channel (depthwise, or a single channel in) the GEMM is an outer product:
     one broadcast multiply-add per block of ``stride`` taps, straight into the output.
-    Cost: the minimum multiplications, an intermediate of ``N*C_out*K*L`` elements. Same
-    contract as
-    :func:`torch.nn.functional.conv_transpose1d`.
+    Cost: the same multiplications as :func:`scatter`, an intermediate of ``N*C_out*K*L``
+    elements. Same contract as :func:`torch.nn.functional.conv_transpose1d`.
     """,
 )
 
@@ -479,7 +480,8 @@ polyphase = _public(
     (every ``stride/gcd(stride, dilation)``-th tap) reach phase ``r``, and for them the output
     is a stride-1 convolution of the *undilated-by-stride* input. Each phase is computed with
     its sub-kernel and written to every ``stride``-th output. Cost: the minimum
-    multiplications, no inserted zeros; ``stride`` calls. Same contract as
+    multiplications plus products with the zero padding at the ends, no inserted zeros;
+    ``stride`` calls. Same contract as
     :func:`torch.nn.functional.conv_transpose1d`.
     """,
 )

@@ -21,8 +21,12 @@ Where it runs:
 - Without Triton (macOS, Windows) or with CPU tensors and no interpreter, calls raise a
   ``RuntimeError`` that says what to do; :mod:`convtranspose.cpu` runs everywhere.
 
-Precision: float32 tiles are multiplied in exact IEEE float32 (never TF32), float64 on
-CUDA cores in float64, float16 and bfloat16 on tensor cores accumulating in float32.
+Precision follows torch's own convolutions: float32 tiles may be rounded to TF32 (10 bits of
+mantissa) for the tensor cores exactly when torch's cuDNN convolutions may
+(``torch.backends.cudnn.allow_tf32``, on by default; it takes effect on Ampere and newer GPUs),
+and are multiplied in exact IEEE float32 otherwise, as they always are in the interpreter;
+float64 is computed on CUDA cores in float64; float16 and bfloat16 on tensor cores,
+accumulating in float32.
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ except ImportError as error:  # no Triton on this platform (macOS, Windows) or n
 else:
     _IMPORT_ERROR = None
 
-__all__ = ["INTERPRETED", "conv_transpose1d", "is_available"]
+__all__ = ["INTERPRETED", "conv_transpose1d", "dot_precision", "is_available"]
 
 #: True when the kernels were defined for Triton's interpreter (``TRITON_INTERPRET=1`` was set
 #: before this module was imported): they then run on CPU tensors.
@@ -133,8 +137,10 @@ def choose_tiles(rows: int, red: int, cols: int, dtype: torch.dtype) -> Tiles:
 
     Channel-heavy problems (both channel counts >= 16, not float64) use ``tl.dot``, which
     needs every tile side >= 16: half types on tensor cores, up to 128 channels x 64
-    positions per program reducing 64 channels per step; exact float32 (CUDA-core FMAs) up to
-    64 channels x 128 positions reducing 32; 8 warps for the big tiles. Channel-light
+    positions per program reducing 64 channels per step; float32 (TF32 tensor cores or exact
+    CUDA-core FMAs, see :func:`dot_precision`; the tiles were measured exact) up to 64
+    channels x 128 positions reducing 32 (a float32 element takes twice the shared memory of
+    a half one); 8 warps for the big tiles. Channel-light
     ones (depthwise, a few channels) and float64 multiply a 3-d broadcast tile and sum it on
     CUDA cores, at most 4096 elements so it stays in registers, spent on positions.
     """
@@ -143,7 +149,7 @@ def choose_tiles(rows: int, red: int, cols: int, dtype: torch.dtype) -> Tiles:
             rows=_pow2(rows, 128), red=_pow2(red, 64), cols=max(16, _pow2(cols, 64)), use_dot=True
         )
         return replace(tiles, num_warps=8 if tiles.rows * tiles.cols >= 8192 else 4)
-    if dtype == torch.float32 and rows >= 16 and red >= 16:  # exact float32: CUDA-core FMAs
+    if dtype == torch.float32 and rows >= 16 and red >= 16:  # TF32 or exact: dot_precision
         tiles = Tiles(
             rows=_pow2(rows, 64), red=_pow2(red, 32), cols=max(16, _pow2(cols, 128)), use_dot=True
         )
@@ -154,17 +160,28 @@ def choose_tiles(rows: int, red: int, cols: int, dtype: torch.dtype) -> Tiles:
     return Tiles(rows_t, red_t, cols_t, use_dot=False)
 
 
-def _common(dtype: torch.dtype, numel: int) -> dict:
+def dot_precision(dtype: torch.dtype, device_type: str) -> str:
+    """``tl.dot``'s input precision for this call: ``"tf32"`` for float32 CUDA tensors while
+    ``torch.backends.cudnn.allow_tf32`` is set (torch's default), the flag under which torch's
+    own convolutions round float32 to TF32; ``"ieee"`` (exact products) otherwise. The flag is
+    read at every launch, so a backward pass follows it as torch's does. (Half types are
+    multiplied exactly either way; the interpreter ignores the setting.)"""
+    if dtype == torch.float32 and device_type == "cuda" and torch.backends.cudnn.allow_tf32:
+        return "tf32"
+    return "ieee"
+
+
+def _common(x: Tensor, numel: int) -> dict:
     """Launch arguments every kernel takes: precision, accumulator, offset width."""
-    return _constants(dtype, numel >= INT64_THRESHOLD)
+    return _constants(x.dtype, numel >= INT64_THRESHOLD, dot_precision(x.dtype, x.device.type))
 
 
 @functools.lru_cache(maxsize=16)
-def _constants(dtype: torch.dtype, int64: bool) -> dict:
+def _constants(dtype: torch.dtype, int64: bool, precision: str) -> dict:
     import triton.language as tl
 
     return {
-        "PRECISION": "ieee",  # exact float32 products (tl.dot defaults to TF32)
+        "PRECISION": precision,
         "ACC": tl.float64 if dtype == torch.float64 else tl.float32,
         "INT64": int64,
     }
@@ -204,7 +221,7 @@ def _launch_forward(a: Geometry, x: Tensor, w: Tensor, b: Tensor | None) -> Tens
         *x.stride(), *w.stride(), *y.stride(),
         HAS_BIAS=b is not None, BLOCK_CO=tiles.rows, BLOCK_C=tiles.red, BLOCK_Q=tiles.cols,
         STRIDE_P2=max(2, _pow2(s, 1 << 30)), USE_DOT=tiles.use_dot,
-        num_warps=tiles.num_warps, num_stages=tiles.num_stages, **_common(x.dtype, numel),
+        num_warps=tiles.num_warps, num_stages=tiles.num_stages, **_common(x, numel),
     )  # fmt: skip
     return y
 
@@ -231,7 +248,7 @@ def _launch_input_grad(a: Geometry, grad_y: Tensor, w: Tensor, l_in: int) -> Ten
         n_i_blocks, n_c_blocks,
         *grad_y.stride(), *w.stride(), *grad_x.stride(),
         BLOCK_C=tiles.rows, BLOCK_O=tiles.red, BLOCK_I=tiles.cols, USE_DOT=tiles.use_dot,
-        num_warps=tiles.num_warps, num_stages=tiles.num_stages, **_common(grad_y.dtype, numel),
+        num_warps=tiles.num_warps, num_stages=tiles.num_stages, **_common(grad_y, numel),
     )  # fmt: skip
     return grad_x
 
@@ -263,7 +280,7 @@ def _launch_weight_grad(a: Geometry, x: Tensor, grad_y: Tensor, w: Tensor) -> Te
         n_c_blocks, n_o_blocks,
         *x.stride(), *grad_y.stride(), *grad_w.stride(),
         BLOCK_C=rows, BLOCK_O=cols, BLOCK_I=red, USE_DOT=tiles.use_dot,
-        num_warps=tiles.num_warps, num_stages=tiles.num_stages, **_common(x.dtype, numel),
+        num_warps=tiles.num_warps, num_stages=tiles.num_stages, **_common(x, numel),
     )  # fmt: skip
     return grad_w
 

@@ -61,9 +61,11 @@ def choose_route(
 
     - undilated, at least 2**23 multiply-adds, at most 1024 input positions in the batch
       (``batch * length``), where :func:`convtranspose.cpu.choose_algorithm` would hand the
-      shape to torch's op or to the sub-pixel convolution: ``"packed"``. 1.15-1.9x on every
-      such shape of the default grid (HiFi-GAN, WaveNet-style, MelGAN, channel-heavy, unit
-      stride, odd groups) and of the random ones. Checked afterwards on held-out random grids
+      shape to torch's op or to the sub-pixel convolution: ``"packed"``. In the committed run
+      (``book/data/benchmark-cpu.json``) 1.1-1.65x against ``torch.nn.ConvTranspose1d`` on
+      every such shape of the default grid (HiFi-GAN, WaveNet-style, MelGAN, channel-heavy,
+      unit stride, odd groups; 0.93-1.6x against the functional op, which skips the module's
+      own overhead). Checked afterwards on held-out random grids
       (seeds 12, 14, 23, 24 and 31-34; the layer against ``torch.nn.ConvTranspose1d``): the
       packed shapes there ran 0.9-1.43x, the grids 1.09-1.26x in geometric mean;
     - dilated shapes: not packed. oneDNN's deconvolution with dilation ran 0.6-0.85x of torch's
