@@ -20,6 +20,7 @@ from pathlib import Path
 
 import matplotlib
 import pytest
+import torch
 
 matplotlib.use("Agg")
 
@@ -46,6 +47,16 @@ def chapter_namespace(path: Path) -> dict:
     """What the chapter's code cells define, run top to bottom (IPython magics dropped; cells
     that raise on purpose may raise), with figures going nowhere."""
     namespace: dict = {"__name__": "__chapter__"}
+    # Chapter 12 sets `torch.backends.cudnn.allow_tf32` as a reader would; once another test
+    # has imported torch's test helpers, such assignments raise outside torch's own context
+    # manager. Allow them while the chapter runs (conftest's exact_float32 restores the flags).
+    with getattr(torch.backends, "__allow_nonbracketed_mutation")():
+        _run_cells(path, namespace)
+    return namespace
+
+
+def _run_cells(path: Path, namespace: dict) -> None:
+    """Execute the chapter's code cells in ``namespace``, in order."""
     for cell in json.loads(path.read_text())["cells"]:
         if cell["cell_type"] != "code":
             continue
@@ -59,7 +70,6 @@ def chapter_namespace(path: Path) -> dict:
                 if not raises:
                     raise
         plt.close("all")
-    return namespace
 
 
 def test_solutions_are_found() -> None:

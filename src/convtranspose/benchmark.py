@@ -423,16 +423,17 @@ def precision_label(dtype: str, allow_tf32: bool | None) -> str:
     return f"{dtype} exact" if dtype == "float32" and allow_tf32 is False else dtype
 
 
-@contextlib.contextmanager
-def _tf32(allowed: bool):
+def _tf32(allowed: bool) -> contextlib.AbstractContextManager:
     """``torch.backends.cudnn.allow_tf32`` set to ``allowed`` inside, restored after: torch's
-    convolutions and :mod:`convtranspose.cuda` both follow it."""
-    saved = torch.backends.cudnn.allow_tf32
-    torch.backends.cudnn.allow_tf32 = allowed
-    try:
-        yield
-    finally:
-        torch.backends.cudnn.allow_tf32 = saved
+    convolutions and :mod:`convtranspose.cuda` both follow it. torch's context manager, the
+    other cuDNN flags kept (a plain assignment raises once torch's test helpers are imported)."""
+    cudnn = torch.backends.cudnn
+    return cudnn.flags(
+        enabled=cudnn.enabled,
+        benchmark=cudnn.benchmark,
+        deterministic=cudnn.deterministic,
+        allow_tf32=allowed,
+    )
 
 
 def run_cuda(
