@@ -141,7 +141,7 @@ def gather_drawing(case: TransposedCase) -> Drawing:
     for i, x in enumerate(case.input):
         drawing.add(0, i, fmt(x), "input")
     answer = length + 0.5
-    drawing.column_labels[answer] = "sum"
+    drawing.column_labels[answer] = "Σ w·x"
     for row, g in enumerate(every, start=1):
         taps = dict(g.pairs)
         for i in range(length):
@@ -175,7 +175,7 @@ def zero_insertion_drawing(case: TransposedCase) -> Drawing:
     for p, (value, i) in enumerate(zip(conv.input, held, strict=True)):
         drawing.add(0, p, fmt(value), "zero" if i is None else "input")
     answer = len(held) + 0.5
-    drawing.column_labels[answer] = "sum"
+    drawing.column_labels[answer] = "Σ w·x"
     k_last = case.kernel_size - 1
     for row, window in enumerate(windows, start=1):
         taps = {p: k_last - j for j, p in enumerate(window.positions)}  # flipped: w[K-1] first

@@ -93,7 +93,7 @@ def draw_sliding_window(case: ConvCase) -> Figure:
     for p, value in enumerate(x):
         drawing.add(0, p, fmt(value), "input" if p in data else "zero")
     answer_col = len(x) + 0.5
-    drawing.column_labels[answer_col] = "sum"
+    drawing.column_labels[answer_col] = "Σ w·x"
     for row, window in enumerate(windows, start=1):
         taps = dict(zip(window.positions, case.kernel, strict=True))
         for p in range(len(x)):
