@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 import convtranspose
 from convtranspose import ConvTranspose1d, output_length
+from convtranspose.packed import PACKED, PackedConvTranspose1d
 
 
 @st.composite
@@ -55,10 +56,29 @@ def test_layer_matches_torch(args: dict, length: int, batch) -> None:
     torch.testing.assert_close(ours(x), theirs(x), atol=1e-5, rtol=1e-5)
 
 
+#: The layers that take ``output_size``: this package's, and the packed inference layer made
+#: from it (its route chosen per call, or the packed deconvolution forced).
+def _packed_forced(layer: ConvTranspose1d) -> PackedConvTranspose1d:
+    return PackedConvTranspose1d(
+        layer.weight, layer.bias, layer.stride, layer.padding, layer.output_padding,
+        layer.groups, layer.dilation, algorithm=PACKED,
+    )  # fmt: skip
+
+
+LAYER_KINDS = {
+    "ConvTranspose1d": lambda layer: layer,
+    "PackedConvTranspose1d": PackedConvTranspose1d.from_module,
+    "PackedConvTranspose1d-packed": _packed_forced,
+}
+
+
+@pytest.mark.parametrize("kind", LAYER_KINDS)
 @given(layer_args(), st.integers(2, 8), st.data())
-def test_output_size_picks_output_padding_like_torch(args: dict, length: int, data) -> None:
+@torch.no_grad()
+def test_output_size_picks_output_padding_like_torch(kind: str, args: dict, length: int, data) -> None:  # fmt: skip
     args["output_padding"] = 0
     ours, theirs = twin_layers(args)
+    ours = LAYER_KINDS[kind](ours)
     x = torch.randn(1, args["in_channels"], length)
     k, stride, dilation = args["kernel_size"], args["stride"], args["dilation"]
     smallest = (length - 1) * stride - 2 * args["padding"] + dilation * (k - 1) + 1
@@ -70,13 +90,22 @@ def test_output_size_picks_output_padding_like_torch(args: dict, length: int, da
     torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
 
 
-def test_output_size_out_of_range() -> None:
-    layer = ConvTranspose1d(1, 1, 3, stride=2)
+@pytest.mark.parametrize("kind", LAYER_KINDS)
+def test_output_size_out_of_range(kind: str) -> None:
+    layer = LAYER_KINDS[kind](ConvTranspose1d(1, 1, 3, stride=2))
     x = torch.ones(1, 1, 4)
-    with pytest.raises(ValueError, match=r"valid sizes range from \[9\] to \[10\]"):
-        layer(x, output_size=[11])
-    with pytest.raises(ValueError):
-        torch.nn.ConvTranspose1d(1, 1, 3, stride=2)(x, output_size=[11])
+    for size in ([11], [8]):
+        with pytest.raises(ValueError, match=r"valid sizes range from \[9\] to \[10\]"):
+            layer(x, output_size=size)
+        with pytest.raises(ValueError):
+            torch.nn.ConvTranspose1d(1, 1, 3, stride=2)(x, output_size=size)
+    for shape, size in (((1, 1, 4), [1, 9]), ((1, 4), [1, 1, 9])):  # not 1 nor input.dim()
+        with pytest.raises(ValueError, match=f"output_size to have 1 or {len(shape)} elements"):
+            layer(torch.ones(shape), output_size=size)
+        with pytest.raises(ValueError, match="output_size must have 1 or"):
+            torch.nn.ConvTranspose1d(1, 1, 3, stride=2)(torch.ones(shape), output_size=size)
+    with torch.no_grad():  # after the errors, the valid sizes still work (nothing remembered)
+        assert [layer(x, output_size=n).shape[-1] for n in (9, 10, 9)] == [9, 10, 9]
 
 
 def test_string_padding_is_rejected_at_construction() -> None:

@@ -192,3 +192,27 @@ def test_pack_replaces_every_transposed_layer_in_a_copy() -> None:
     with torch.no_grad():
         torch.testing.assert_close(packed(x), model(x), atol=1e-5, rtol=1e-5)
     assert type(pack(model[0])) is PackedConvTranspose1d
+
+
+class _Decoder(torch.nn.Module):
+    """A U-Net-style upsampling step: its output must match the skip connection's length."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.up = torch.nn.ConvTranspose1d(8, 4, 4, stride=2, padding=1)
+
+    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        return self.up(x, output_size=skip.shape) + skip
+
+
+@torch.no_grad()
+def test_packed_model_keeps_output_size() -> None:
+    """A packed layer takes ``output_size`` like the layer it replaces: both lengths a
+    stride-2 downsampling could have come from."""
+    torch.manual_seed(3)
+    model, x = _Decoder(), torch.randn(2, 8, 10)
+    packed = pack(model)
+    assert type(packed.up) is PackedConvTranspose1d
+    for length in (20, 21):
+        skip = torch.randn(2, 4, length)
+        torch.testing.assert_close(packed(x, skip), model(x, skip), atol=1e-5, rtol=1e-5)

@@ -14,6 +14,7 @@ see ``(N, C, L)`` tensors and call :meth:`Conv1dArgs.restore` on their result.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -267,3 +268,38 @@ def transposed_length(
 ) -> int:
     """``(L_in - 1)*stride - 2*padding + dilation*(K - 1) + output_padding + 1``, unchecked."""
     return (length - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1
+
+
+def output_padding_for(
+    input: Tensor,
+    output_size: Sequence[int] | int | None,
+    kernel_size: int,
+    stride: int,
+    padding: int,
+    dilation: int,
+    output_padding: int,
+) -> int:
+    """The ``output_padding`` that makes a layer's output ``output_size`` long, as
+    ``torch.nn.ConvTranspose1d.forward(input, output_size)`` computes it (``output_padding``,
+    the layer's own, when ``output_size`` is None). ``output_size`` may be the length alone
+    or the whole shape; any length from the minimum to ``stride - 1`` more is reachable.
+    Raises ``ValueError``, as torch does, for any other length or number of elements."""
+    if output_size is None:
+        return output_padding
+    sizes = [output_size] if isinstance(output_size, int) else list(output_size)
+    if len(sizes) == input.dim() > 1:  # the whole shape: its length
+        sizes = sizes[-1:]
+    if len(sizes) != 1:
+        raise ValueError(
+            "ConvTranspose1d expects output_size to have 1 or "
+            f"{input.dim()} elements (the length or the full shape), got {len(sizes)}"
+        )
+    length = int(sizes[0])
+    smallest = transposed_length(input.shape[-1], kernel_size, stride, padding, 0, dilation)
+    largest = smallest + stride - 1
+    if not smallest <= length <= largest:
+        raise ValueError(
+            f"requested an output size of [{length}], but valid sizes range from "
+            f"[{smallest}] to [{largest}] (for an input of {list(input.shape[-1:])})"
+        )
+    return length - smallest

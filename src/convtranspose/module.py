@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from .arguments import single, transposed_length
+from .arguments import output_padding_for, single
 
 __all__ = ["ConvTranspose1d"]
 
@@ -117,29 +117,11 @@ class ConvTranspose1d(nn.Module):
         """The ``output_padding`` that makes the output ``output_size`` long (or the
         constructor's when ``output_size`` is None). ``output_size`` may be the length
         alone or the whole shape; any length from the minimum to ``stride - 1`` more is
-        reachable, as in torch."""
-        if output_size is None:
-            return self.output_padding[0]
-        sizes = [output_size] if isinstance(output_size, int) else list(output_size)
-        if len(sizes) in (input.dim(), input.dim() - 1) and len(sizes) > 1:
-            sizes = sizes[-1:]
-        if len(sizes) != 1:
-            raise ValueError(
-                "ConvTranspose1d expects output_size to have 1 or "
-                f"{input.dim()} elements (the length or the full shape), got {len(sizes)}"
-            )
-        length = int(sizes[0])
-        smallest = transposed_length(
-            input.shape[-1], self.kernel_size[0], self.stride[0], self.padding[0], 0,
-            self.dilation[0],
+        reachable, as in torch (:func:`convtranspose.arguments.output_padding_for`)."""
+        return output_padding_for(
+            input, output_size, self.kernel_size[0], self.stride[0], self.padding[0],
+            self.dilation[0], self.output_padding[0],
         )  # fmt: skip
-        largest = smallest + self.stride[0] - 1
-        if not smallest <= length <= largest:
-            raise ValueError(
-                f"requested an output size of [{length}], but valid sizes range from "
-                f"[{smallest}] to [{largest}] (for an input of {list(input.shape[-1:])})"
-            )
-        return length - smallest
 
     def forward(self, input: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
         """Transposed convolution of ``input``; ``output_size`` picks among the lengths a

@@ -22,12 +22,13 @@ not seen (make a new one, as after :func:`torch.jit.freeze`).
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
 
 from . import cpu
-from .arguments import Conv1dArgs, check_conv_transpose1d, single
+from .arguments import Conv1dArgs, check_conv_transpose1d, output_padding_for, single
 
 __all__ = ["PackedConvTranspose1d", "choose_route", "pack"]
 
@@ -95,6 +96,13 @@ def choose_route(
     return chosen
 
 
+def _hashable(output_size: Sequence[int] | int | None) -> object:
+    """``output_size`` as part of a dictionary key: a list or ``torch.Size`` as a tuple."""
+    return (
+        output_size if output_size is None or isinstance(output_size, int) else tuple(output_size)
+    )
+
+
 class PackedConvTranspose1d(nn.Module):
     """A transposed 1-d convolution for inference, its weight packed once for oneDNN.
 
@@ -102,7 +110,8 @@ class PackedConvTranspose1d(nn.Module):
     takes the arguments of :func:`torch.nn.functional.conv_transpose1d` except the input;
     :meth:`from_module` takes a :class:`torch.nn.ConvTranspose1d` (or this package's). Calling
     it with an input gives ``conv_transpose1d(input, weight, bias, ...)``, with the same
-    argument checks and errors, batched or unbatched input, on the CPU.
+    argument checks and errors, batched or unbatched input, on the CPU; like the layer it
+    replaces, ``forward(input, output_size)`` picks ``output_padding`` from the length wanted.
 
     - The weight and bias are copied when the module is made: later changes to the tensors
       passed in are not seen. The weight is packed into oneDNN's layout at the first call
@@ -173,49 +182,60 @@ class PackedConvTranspose1d(nn.Module):
             f"groups={self.groups}, dilation=({self.dilation},), bias={self._bias is not None}"
         )
 
-    def route(self, input: Tensor) -> str:
-        """What a call with ``input`` runs: ``"packed"`` or a :mod:`convtranspose.cpu`
-        algorithm's name (checks the arguments first)."""
-        return self._route(self._check(input))
+    def route(self, input: Tensor, output_size: Sequence[int] | int | None = None) -> str:
+        """What a call with ``input`` (and ``output_size``) runs: ``"packed"`` or a
+        :mod:`convtranspose.cpu` algorithm's name (checks the arguments first)."""
+        return self._route(self._check(input, output_size))
 
-    def forward(self, input: Tensor) -> Tensor:
+    def forward(self, input: Tensor, output_size: Sequence[int] | int | None = None) -> Tensor:
+        """The transposed convolution of ``input``; ``output_size`` (the length, or the whole
+        shape) chooses ``output_padding`` as :class:`torch.nn.ConvTranspose1d` does."""
         if isinstance(input, Tensor) and input.requires_grad and torch.is_grad_enabled():
             raise RuntimeError(
                 "PackedConvTranspose1d is for inference: input requires grad; run it under "
                 "torch.no_grad() or use convtranspose.conv_transpose1d to train"
             )
-        # Everything but the input is fixed at construction, so an input signature that passed
-        # the checks once passes them again and takes the same route: remember it, and skip
-        # the checks (~40 us on cold caches, 15% of a 0.25 ms call) on repeats.
-        key = (
-            (type(input), input.shape, input.dtype, input.device)
-            if isinstance(input, Tensor)
-            else None
-        )
-        route = self._routes.get(key)
-        if route is None:
-            a = self._check(input)
-            route = self._route(a)
+        # Everything but the input and output_size is fixed at construction, so a call
+        # signature that passed the checks once passes them again and takes the same route:
+        # remember it, and skip the checks (~40 us on cold caches, 15% of a 0.25 ms call).
+        try:
+            key = (type(input), input.shape, input.dtype, input.device, _hashable(output_size))
+            known = self._routes.get(key)
+        except (AttributeError, TypeError):  # not a tensor, or an odd output_size: full checks
+            key, known = None, None
+        if known is None:
+            a = self._check(input, output_size)
+            known = (self._route(a), a.output_padding)
             if self.algorithm not in (None, PACKED) or a.input.numel() == 0:
-                return cpu._run_checked(cpu._IMPLEMENTATIONS[route], a)  # forced, or empty
-            if len(self._routes) >= _ROUTES_KEPT:
-                self._routes.clear()
-            self._routes[key] = route
+                return cpu._run_checked(cpu._IMPLEMENTATIONS[known[0]], a)  # forced, or empty
+            if key is not None:
+                if len(self._routes) >= _ROUTES_KEPT:
+                    self._routes.clear()
+                self._routes[key] = known
+        route, output_padding = known
         if route == PACKED:
             batched = input.dim() == 3
-            out = self._deconvolve(input if batched else input[None])
+            out = self._deconvolve(input if batched else input[None], output_padding)
             return out if batched else out[0]
         # Not packed: what cpu.conv_transpose1d runs (it remembers checked calls too).
         return cpu.conv_transpose1d(
-            input, self._weight, self._bias, self.stride, self.padding, self.output_padding,
+            input, self._weight, self._bias, self.stride, self.padding, output_padding,
             self.groups, self.dilation,
         )  # fmt: skip
 
-    def _check(self, input: Tensor) -> Conv1dArgs:
-        return check_conv_transpose1d(
-            input, self._weight, self._bias, self.stride, self.padding, self.output_padding,
-            self.groups, self.dilation,
+    def _check(self, input: Tensor, output_size: Sequence[int] | int | None = None) -> Conv1dArgs:
+        """The checked arguments of a call; with ``output_size``, the layer's own
+        ``output_padding`` is replaced by the one that gives that length (as in torch)."""
+        checked = [self._weight, self._bias, self.stride, self.padding]
+        rest = [self.groups, self.dilation]
+        if output_size is None:
+            return check_conv_transpose1d(input, *checked, self.output_padding, *rest)
+        a = check_conv_transpose1d(input, *checked, 0, *rest)  # everything but output_padding
+        output_padding = output_padding_for(
+            input, output_size, a.kernel_size, a.stride, a.padding, a.dilation,
+            self.output_padding,
         )  # fmt: skip
+        return check_conv_transpose1d(input, *checked, output_padding, *rest)
 
     def _route(self, a: Conv1dArgs) -> str:
         if self.algorithm not in (None, PACKED):
@@ -228,12 +248,13 @@ class PackedConvTranspose1d(nn.Module):
             return PACKED
         return choose_route(*shape, a.groups, a.dilation, a.output_padding, x.dtype)
 
-    def _deconvolve(self, input: Tensor) -> Tensor:
+    def _deconvolve(self, input: Tensor, output_padding: int) -> Tensor:
         """oneDNN's deconvolution of height one with the packed weight: ``(N, C_in, 1, L)``
-        in, ``(N, C_out, 1, L_out)`` out, on a batched input that passed the checks."""
+        in, ``(N, C_out, 1, L_out)`` out, on a batched input that passed the checks. (The
+        packed layout serves any input length and ``output_padding``.)"""
         # 2-d arguments: height 1 (no padding, stride 1, dilation 1), then the 1-d ones.
         geometry = (
-            [0, self.padding], [0, self.output_padding], [1, self.stride], [1, self.dilation]
+            [0, self.padding], [0, output_padding], [1, self.stride], [1, self.dilation]
         )  # fmt: skip
         x = input[:, :, None, :].contiguous()
         if self._packed is None:  # packed once, for oneDNN's choice of layout at this shape
@@ -250,8 +271,8 @@ def pack(model: nn.Module) -> nn.Module:
     """A copy of ``model`` for CPU inference in which every transposed 1-d convolution
     (:class:`torch.nn.ConvTranspose1d` or this package's) is a :class:`PackedConvTranspose1d`
     made from it; ``model`` itself is left as it is. Use the copy under ``torch.no_grad()``
-    (and ``.eval()``, for the rest of the model). A layer whose ``forward`` is given an
-    ``output_size`` cannot be packed: :class:`PackedConvTranspose1d` takes the input only."""
+    (and ``.eval()``, for the rest of the model). The packed layers take ``output_size`` as
+    the layers they replace do."""
     from .module import ConvTranspose1d
 
     layers = (nn.ConvTranspose1d, ConvTranspose1d)
