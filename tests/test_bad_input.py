@@ -27,6 +27,9 @@ BAD = [
     ("padding-negative", {"padding": -1}, RuntimeError, r"padding must be >= 0, got -1", True),
     ("padding-string", {"padding": "same"}, TypeError, r"'padding' must be an int", True),
     ("padding-too-large", {"padding": 10}, RuntimeError, r"output length is -13.*must be >= 1", True),
+    # An output of length 0: torch raises on this batch-of-one call; with a larger float32
+    # batch its oneDNN path returns an empty tensor instead. Rejected here in every case.
+    ("output-length-zero", {"stride": 2, "output_padding": 1, "padding": 6}, RuntimeError, r"output length is 0.*must be >= 1", True),
     ("output-padding-negative", {"output_padding": -1}, RuntimeError, r"output_padding must be >= 0", True),
     ("output-padding-not-below-stride", {"output_padding": 1}, RuntimeError,
      r"output_padding < max\(stride, dilation\) = 1", True),
@@ -35,7 +38,7 @@ BAD = [
     ("dilation-zero", {"dilation": 0}, RuntimeError, r"dilation must be >= 1, got 0", True),
     ("dilation-2-tuple", {"dilation": (1, 1)}, RuntimeError, r"dilation.*single integer", True),
     ("groups-zero", {"groups": 0}, RuntimeError, r"groups must be >= 1, got 0", True),
-    ("groups-tuple", {"groups": (1,)}, TypeError, r"'groups' must be int", True),
+    ("groups-tuple", {"groups": (1,)}, TypeError, r"'groups' must be an int", True),
     ("groups-not-dividing-channels", {"groups": 3}, RuntimeError, r"groups=3.*multiple of groups", True),
     ("input-1d", {"input": (5,)}, RuntimeError, r"2D \(unbatched\) or 3D \(batched\) input", True),
     ("input-4d", {"input": (1, 2, 5, 1)}, RuntimeError, r"2D \(unbatched\) or 3D \(batched\)", True),

@@ -144,10 +144,15 @@ def test_bfloat16(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", ALGORITHM_NAMES)
-def test_empty_batch_keeps_shape_and_bias(name: str) -> None:
-    x, w, b = make((0, 4, 5), (4, 3, 3), (3,))
+def test_empty_batch_keeps_shape_and_graph(name: str) -> None:
+    """An empty batch gives torch's empty output, and gradients (zeros for input and weight,
+    and for the bias too: it was added to no output) as torch's op does."""
+    x, w, b = (t.requires_grad_() for t in make((0, 4, 5), (4, 3, 3), (3,)))
     out = cpu.ALGORITHMS[name](x, w, b, stride=2)
     assert out.shape == (0, 3, 11)
+    grads = torch.autograd.grad(out.sum(), (x, w, b))
+    assert [g.shape for g in grads] == [x.shape, w.shape, b.shape]
+    assert all(not g.any() for g in grads)
 
 
 @pytest.mark.parametrize("name", ALGORITHM_NAMES)

@@ -131,6 +131,20 @@ def test_int64_offsets_give_the_same_result(monkeypatch: pytest.MonkeyPatch) -> 
         assert torch.equal(g, e)
 
 
+def test_int64_offsets_are_chosen_by_how_far_a_view_reaches() -> None:
+    """The launcher switches to int64 offsets by the offsets the kernels compute, not by the
+    element count: a 15-element slice of a 3 x (2**30 + 64) tensor reaches past 2**31.
+    (Meta tensors: shapes and strides without memory.)"""
+    big = torch.empty(3, 2**30 + 64, device="meta")
+    view = big[:, :5].unsqueeze(0)  # (1, 3, 5), strides (3 * (2**30 + 64), 2**30 + 64, 1)
+    assert view.numel() == 15
+    assert cuda.address_span(view) == 2 * (2**30 + 64) + 5
+    assert cuda._common(view, view)["INT64"]
+    assert not cuda._common(view, big[:1, :5].unsqueeze(0))["INT64"]
+    assert cuda.address_span(torch.empty(4, 5, device="meta")) == 20
+    assert cuda.address_span(torch.empty(1, device="meta").expand(1000)) == 1
+
+
 @pytest.mark.skipif(DEVICE != "cpu", reason="the interpreter's half-precision fallback")
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16], ids=str)
 def test_half_precision_in_the_interpreter(dtype: torch.dtype) -> None:

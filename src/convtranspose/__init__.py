@@ -17,7 +17,7 @@ from __future__ import annotations
 from torch import Tensor
 
 from . import cpu
-from .arguments import single, transposed_length
+from .arguments import checked_sizes, transposed_length
 from .module import ConvTranspose1d
 from .packed import PackedConvTranspose1d
 
@@ -42,25 +42,10 @@ def output_length(
     ``output_padding`` adds back at the end. Raises ``ValueError`` when an argument is
     out of range or the result is not positive.
     """
-    values = {
-        "length": single(length, "length"),
-        "kernel_size": single(kernel_size, "kernel_size"),
-        "stride": single(stride, "stride"),
-        "padding": single(padding, "padding"),
-        "output_padding": single(output_padding, "output_padding"),
-        "dilation": single(dilation, "dilation"),
-    }
-    for name in ("length", "kernel_size", "stride", "dilation"):
-        if values[name] < 1:
-            raise ValueError(f"{name} must be >= 1, got {values[name]}")
-    for name in ("padding", "output_padding"):
-        if values[name] < 0:
-            raise ValueError(f"{name} must be >= 0, got {values[name]}")
-    if values["output_padding"] >= max(values["stride"], values["dilation"]):
-        raise ValueError(
-            "output_padding must be smaller than max(stride, dilation), "
-            f"got output_padding={values['output_padding']}"
-        )
+    values = checked_sizes(
+        length=length, kernel_size=kernel_size, stride=stride, padding=padding,
+        output_padding=output_padding, dilation=dilation,
+    )  # fmt: skip
     result = transposed_length(**values)
     if result < 1:
         raise ValueError(

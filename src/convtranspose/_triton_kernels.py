@@ -15,9 +15,12 @@ imported: with ``TRITON_INTERPRET=1`` the kernels run on CPU tensors in Triton's
 interpreter (numpy), otherwise they are compiled for the GPU. :data:`INTERPRETED` records
 which.
 
-Layouts (every tensor is addressed through its strides, so views work too):
-``x (N, C_in, L_in)``, ``w (C_in, C_out/G, K)``, ``y (N, C_out, L_out)``, channels of
-group ``g`` are the contiguous ranges ``g*C_in/G ...`` and ``g*C_out/G ...``.
+Layouts (``x``, ``w``, ``y`` and the gradients are addressed through their strides, so
+views work too; the bias, made contiguous by the argument checks, by its index; offsets are
+int64 when a tensor's elements reach 2**31 past its first, see
+:func:`convtranspose.cuda.address_span`): ``x (N, C_in, L_in)``, ``w (C_in, C_out/G, K)``,
+``y (N, C_out, L_out)``, channels of group ``g`` are the contiguous ranges ``g*C_in/G ...``
+and ``g*C_out/G ...``.
 """
 
 from __future__ import annotations

@@ -5,15 +5,20 @@ calls :func:`check_conv_transpose1d` (or :func:`check_conv1d`) first, so there
 is exactly one place that decides what counts as valid input and one wording
 for each error. The checks follow the rules of
 :func:`torch.nn.functional.conv_transpose1d` and raise where torch raises, with
-a message that names the argument and the rule it broke.
+a message that names the argument and the rule it broke. Deliberate differences, where
+torch's CPU op computes something: integer and complex tensors and a bias of another dtype
+are rejected (the contract is floating point, one dtype), and so is an output of length 0,
+which torch itself rejects on some paths (a batch of one) and returns empty on others.
 
-They also normalise the input: ``int | (int,)`` arguments become ints, and an
-unbatched ``(C, L)`` input becomes a batch of one, so implementations only ever
-see ``(N, C, L)`` tensors and call :meth:`Conv1dArgs.restore` on their result.
+They also normalise the input: ``int | (int,)`` arguments (numpy integers and integer
+tensors included) become ints, the bias becomes contiguous, and an unbatched ``(C, L)``
+input becomes a batch of one, so implementations only ever see ``(N, C, L)`` tensors and
+call :meth:`Conv1dArgs.restore` on their result.
 """
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -25,11 +30,25 @@ from torch import Tensor
 FLOAT_DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
 
 
+def integer(value: object, name: str, what: str = "an int") -> int:
+    """``value`` as a Python int: anything torch reads as an integer (an ``int``, a numpy
+    integer, an integer tensor of one element: whatever has ``__index__``), but not a
+    ``bool`` or a float. Raises ``TypeError`` naming the argument otherwise."""
+    is_bool = isinstance(value, bool) or (isinstance(value, Tensor) and value.dtype == torch.bool)
+    if not is_bool:
+        try:
+            return operator.index(value)
+        except TypeError:
+            pass
+    raise TypeError(f"argument '{name}' must be {what}, not {type(value).__name__}")
+
+
 def single(value: object, name: str) -> int:
-    """Return ``value`` as an int, accepting an int or a sequence of one int.
+    """Return ``value`` as an int, accepting an integer or a sequence of one integer.
 
     This is how torch reads ``stride``, ``padding``, ``output_padding`` and
-    ``dilation`` for a 1-d convolution: ``2``, ``(2,)`` and ``[2]`` all mean 2.
+    ``dilation`` for a 1-d convolution: ``2``, ``(2,)``, ``[2]`` and ``numpy.int64(2)``
+    all mean 2 (see :func:`integer`).
     """
     if isinstance(value, (tuple, list)):
         if len(value) != 1:
@@ -38,14 +57,32 @@ def single(value: object, name: str) -> int:
                 f"to match the convolution dimensions, but got {name}={list(value)}"
             )
         (value,) = value
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(
-            f"argument '{name}' must be an int or a tuple of one int, not {type(value).__name__}"
-        )
-    return value
+    return integer(value, name, "an int or a tuple of one int")
 
 
-def _check_int_args(stride: int, padding: int, dilation: int, groups: object) -> None:
+def checked_sizes(**arguments: object) -> dict[str, int]:
+    """Read each size argument as an int (or 1-tuple) and check its range, raising
+    ``ValueError`` that names it: ``padding`` and ``output_padding`` must be >= 0, every
+    other size (lengths, kernel sizes, strides, dilations, channel counts) >= 1, and
+    ``output_padding < max(stride, dilation)``. The scalar rules shared by
+    :func:`convtranspose.output_length`, :mod:`convtranspose.lengths` and
+    :class:`convtranspose.cost.Shape`; tensors are checked by :func:`check_conv_transpose1d`."""
+    values = {name: single(value, name) for name, value in arguments.items()}
+    for name, value in values.items():
+        smallest = 0 if name in ("padding", "output_padding") else 1
+        if value < smallest:
+            raise ValueError(f"{name} must be >= {smallest}, got {value}")
+    if "output_padding" in values:
+        limit = max(values.get("stride", 1), values.get("dilation", 1))
+        if values["output_padding"] >= limit:
+            raise ValueError(
+                "output_padding must be smaller than max(stride, dilation) = "
+                f"{limit}, got output_padding={values['output_padding']}"
+            )
+    return values
+
+
+def _check_int_args(stride: int, padding: int, dilation: int, groups: int) -> None:
     if stride <= 0:
         raise RuntimeError(
             f"non-positive stride is not supported: stride must be >= 1, got {stride}"
@@ -58,8 +95,6 @@ def _check_int_args(stride: int, padding: int, dilation: int, groups: object) ->
         raise RuntimeError(
             f"dilation should be greater than zero: dilation must be >= 1, got {dilation}"
         )
-    if isinstance(groups, bool) or not isinstance(groups, int):
-        raise TypeError(f"argument 'groups' must be int, not {type(groups).__name__}")
     if groups <= 0:
         raise RuntimeError(
             f"non-positive groups is not supported: groups must be >= 1, got {groups}"
@@ -166,6 +201,7 @@ def check_conv_transpose1d(
     padding = single(padding, "padding")
     output_padding = single(output_padding, "output_padding")
     dilation = single(dilation, "dilation")
+    groups = integer(groups, "groups")
     _check_int_args(stride, padding, dilation, groups)
     if output_padding < 0:
         raise RuntimeError(
@@ -204,6 +240,8 @@ def check_conv_transpose1d(
             f"but got bias of size {list(bias.shape)} instead"
         )
     _check_nonempty(x, op)
+    if bias is not None:  # every implementation may read it as a plain array (oneDNN, Triton)
+        bias = bias.contiguous()
     length = transposed_length(x.shape[2], k, stride, padding, output_padding, dilation)
     if length <= 0:
         raise RuntimeError(
@@ -232,6 +270,7 @@ def check_conv1d(
     stride = single(stride, "stride")
     padding = single(padding, "padding")
     dilation = single(dilation, "dilation")
+    groups = integer(groups, "groups")
     _check_int_args(stride, padding, dilation, groups)
     _check_tensors(input, weight, bias, op)
     x, batched = _batched(input)

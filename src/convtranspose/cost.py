@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from .arguments import transposed_length
+from .arguments import checked_sizes, transposed_length
 
 __all__ = [
     "ALGORITHMS",
@@ -30,6 +30,7 @@ __all__ = [
     "cost",
     "costs",
     "phase_taps",
+    "stamp_multiplies",
     "subpixel_rows",
     "table",
     "useful_multiplies",
@@ -62,10 +63,8 @@ class Shape:
     dilation: int = 1
 
     def __post_init__(self) -> None:
-        for f in fields(Shape):  # the sizes (a subclass may add fields, e.g. a name)
-            smallest = 0 if f.name in ("padding", "output_padding") else 1
-            if getattr(self, f.name) < smallest:
-                raise ValueError(f"{f.name} must be >= {smallest}, got {getattr(self, f.name)}")
+        # The sizes (a subclass may add fields, e.g. a name): the rules every entry point shares.
+        checked_sizes(**{f.name: getattr(self, f.name) for f in fields(Shape)})
         if self.in_channels % self.groups or self.out_channels % self.groups:
             raise ValueError(
                 f"groups={self.groups} must divide in_channels={self.in_channels} "
@@ -90,7 +89,16 @@ class Shape:
     def channel_products(self) -> int:
         """Multiplies behind one (input position, tap) pair: every batch item, and every
         input channel times every output channel of its group."""
-        return self.batch * self.in_channels * (self.out_channels // self.groups)
+        return stamp_multiplies(self.batch, self.in_channels, self.out_channels, 1, 1, self.groups)
+
+
+def stamp_multiplies(
+    batch: int, in_channels: int, out_channels: int, length: int, kernel_size: int, groups: int = 1
+) -> int:
+    """Every tap of every stamp: ``N * C_in * C_out/groups * K * L`` multiplies (the
+    definition's work, counting the products ``padding`` crops away). The size measure the
+    algorithm rules of :mod:`convtranspose.cpu` and :mod:`convtranspose.packed` compare."""
+    return batch * in_channels * (out_channels // groups) * kernel_size * length
 
 
 @dataclass(frozen=True)

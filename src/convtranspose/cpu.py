@@ -37,7 +37,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ._phases import tap_step
 from .arguments import Conv1dArgs, check_conv_transpose1d
+from .cost import stamp_multiplies
 
 __all__ = [
     "ALGORITHMS",
@@ -74,8 +76,12 @@ def _crop(full: Tensor, a: Conv1dArgs) -> Tensor:
     return full[..., a.padding : end]
 
 
-def _add_bias(out: Tensor, a: Conv1dArgs) -> Tensor:
-    return out if a.bias is None else out + a.bias[:, None]
+def _finish(full: Tensor, a: Conv1dArgs) -> Tensor:
+    """The output from the uncropped result: cropped (:func:`_crop`), the bias added, and
+    contiguous, as torch's output is (a cropped view would make ``.view()`` fail and keep
+    the larger buffer alive); the bias addition makes the copy when there is a bias."""
+    out = _crop(full, a)
+    return out.contiguous() if a.bias is None else (out + a.bias[:, None]).contiguous()
 
 
 def _conv1d_weight(weight: Tensor, groups: int) -> Tensor:
@@ -146,7 +152,7 @@ def _scatter(a: Conv1dArgs) -> Tensor:
     where = (taps[:, None] + starts[None, :]).reshape(-1)
     full = a.input.new_zeros(n, a.out_channels, _stamp_length(a))
     full = full.index_add(2, where, products)
-    return _add_bias(_crop(full, a), a)
+    return _finish(full, a)
 
 
 def _zero_insertion(a: Conv1dArgs) -> Tensor:
@@ -171,7 +177,7 @@ def _tap_phases(a: Conv1dArgs) -> list[tuple[int, int, int, int]]:
     (k*dilation // stride)*stride + phase``; the taps of one phase are ``first_tap,
     first_tap + tap_step, ...`` and move the output ``dilation // gcd`` phase-samples apart."""
     s, d, k_size = a.stride, a.dilation, a.kernel_size
-    step = s // math.gcd(s, d)  # the phase of k*d repeats every `step` taps
+    step = tap_step(s, d)  # the phase of k*d repeats every `step` taps
     phases = []
     for first in range(min(k_size, step)):
         phases.append(((first * d) % s, first, step, (first * d) // s))
@@ -192,7 +198,7 @@ def _polyphase(a: Conv1dArgs) -> Tensor:
         # A stride-1 transposed convolution is a full ordinary convolution, kernel flipped.
         y = _conv1d(x, _conv1d_weight(sub, a.groups), None, gap * (taps - 1), gap, a.groups)
         full[:, :, offset : offset + y.shape[-1], phase] = y
-    return _add_bias(_crop(full.reshape(n, a.out_channels, rows * s), a), a)
+    return _finish(full.reshape(n, a.out_channels, rows * s), a)
 
 
 def _subpixel_weight(a: Conv1dArgs) -> tuple[Tensor, int]:
@@ -230,7 +236,7 @@ def _subpixel(a: Conv1dArgs) -> Tensor:
     y = _conv1d(x, weight, bias, rows - 1, 1, a.groups)  # (n, C_out*s, total + extra)
     # Channel (o, r), row q is output position q*s + r: interleave the phases.
     full = y.reshape(n, a.out_channels, s, -1).transpose(2, 3).reshape(n, a.out_channels, -1)
-    return _crop(full, a)
+    return _crop(full, a).contiguous()  # the bias is in already
 
 
 def _interleave(phases: Tensor, length: int) -> Tensor:
@@ -313,7 +319,7 @@ def _gemm_overlap_add(a: Conv1dArgs) -> Tensor:
     stamps = _stamps(a)
     if d == 1 and k_size == s:
         # Stamps tile the output exactly: no overlap, no addition, a reshape is the answer.
-        return _add_bias(_crop(stamps.reshape(n, a.out_channels, length * s), a), a)
+        return _finish(stamps.reshape(n, a.out_channels, length * s), a)
     rows = -(-max(_stamp_length(a), a.padding + a.output_length) // s)
     full = x.new_zeros(n, a.out_channels, rows, s)  # full[..., q, r] is position q*s + r
     if d == 1:
@@ -325,7 +331,7 @@ def _gemm_overlap_add(a: Conv1dArgs) -> Tensor:
         for k in range(k_size):
             row, phase = divmod(k * d, s)
             full[:, :, row : row + length, phase] += stamps[..., k]
-    return _add_bias(_crop(full.reshape(n, a.out_channels, rows * s), a), a)
+    return _finish(full.reshape(n, a.out_channels, rows * s), a)
 
 
 class _OneDNNTransposed(torch.autograd.Function):
@@ -399,10 +405,24 @@ def _run(algorithm: Callable[[Conv1dArgs], Tensor], args: tuple) -> Tensor:
 
 
 def _run_checked(algorithm: Callable[[Conv1dArgs], Tensor], a: Conv1dArgs) -> Tensor:
-    if a.input.numel() == 0:  # an empty batch or channel-less input: nothing to compute
-        out = a.input.new_zeros(a.input.shape[0], a.out_channels, a.output_length)
-        return a.restore(_add_bias(out, a))
-    return a.restore(algorithm(a))
+    """``algorithm`` on checked arguments, in the caller's shape. Where it would compute
+    nothing (an empty batch) or record no autograd graph although an argument requires grad
+    (every product cropped away, so the output is zeros plus no bias), torch's op answers
+    instead: its output keeps the graph, with zero gradients, as torch's always does."""
+    if a.input.numel() == 0:
+        return a.restore(_aten(a))
+    out = algorithm(a)
+    if not out.requires_grad and torch.is_grad_enabled() and _requires_grad(a):
+        out = _aten(a)
+    return a.restore(out)
+
+
+def _requires_grad(a: Conv1dArgs) -> bool:
+    return (
+        a.input.requires_grad
+        or a.weight.requires_grad
+        or (a.bias is not None and a.bias.requires_grad)
+    )
 
 
 def _public(implementation: Callable[[Conv1dArgs], Tensor], name: str, doc: str):
@@ -564,9 +584,10 @@ def workspace_elements(
     dilation: int = 1,
     groups: int = 1,
 ) -> int:
-    """Elements of the largest intermediate tensor ``name`` allocates besides its output
-    (computed from the code, not measured): the memory an algorithm needs on top of torch's
-    answer. Multiply by the element size for bytes."""
+    """Elements of the intermediate tensors ``name`` holds at its peak besides its output
+    (computed from the code, not measured; for scatter and GEMM + overlap-add the stamps and
+    the uncropped output they are added into, alive together): the memory an algorithm needs
+    on top of torch's answer. Multiply by the element size for bytes."""
     n, c_in, c_out, length, k, s, d = (
         batch, in_channels, out_channels, length, kernel_size, stride, dilation,
     )  # fmt: skip
@@ -659,7 +680,7 @@ def choose_algorithm(
         return "gemm_overlap_add"
     if in_channels == groups:
         return "gemm_overlap_add" if batch * out_channels * length >= 2**14 else "aten"
-    multiply_adds = batch * in_channels * out_channels // groups * kernel_size * length
+    multiply_adds = stamp_multiplies(batch, in_channels, out_channels, length, kernel_size, groups)
     if dilation == 1 and kernel_size <= stride:
         if groups > 1 and multiply_adds >= 2**20:
             return "gemm_overlap_add"
@@ -735,8 +756,9 @@ def conv_transpose1d(
         batched = input.dim() == 3
         x = input if batched else input.unsqueeze(0)
         # checked = (stride, padding, output_padding, groups, dilation, C_out, L_out)
-        a = Conv1dArgs(x, weight, bias, *checked[:5], batched, *checked[5:])
-        return a.restore(_IMPLEMENTATIONS[name](a))
+        b = None if bias is None else bias.contiguous()  # as the checks make it
+        a = Conv1dArgs(x, weight, b, *checked[:5], batched, *checked[5:])
+        return _run_checked(_IMPLEMENTATIONS[name], a)
     a = check_conv_transpose1d(
         input, weight, bias, stride, padding, output_padding, groups, dilation
     )

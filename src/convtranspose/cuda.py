@@ -50,7 +50,7 @@ except ImportError as error:  # no Triton on this platform (macOS, Windows) or n
 else:
     _IMPORT_ERROR = None
 
-__all__ = ["INTERPRETED", "conv_transpose1d", "dot_precision", "is_available"]
+__all__ = ["INTERPRETED", "address_span", "conv_transpose1d", "dot_precision", "is_available"]
 
 #: True when the kernels were defined for Triton's interpreter (``TRITON_INTERPRET=1`` was set
 #: before this module was imported): they then run on CPU tensors.
@@ -58,8 +58,9 @@ INTERPRETED: bool = _kernels is not None and _kernels.INTERPRETED
 
 HALF_DTYPES = (torch.float16, torch.bfloat16)
 
-#: Tensors with at least this many elements are addressed with int64 offsets (int32 would
-#: wrap around); smaller ones keep the cheaper int32 arithmetic.
+#: Launches where some tensor's elements lie this many elements or more past its first one
+#: (see :func:`address_span`) use int64 offsets (int32 would wrap around); smaller ones keep
+#: the cheaper int32 arithmetic.
 INT64_THRESHOLD = 2**31
 
 
@@ -171,9 +172,21 @@ def dot_precision(dtype: torch.dtype, device_type: str) -> str:
     return "ieee"
 
 
-def _common(x: Tensor, numel: int) -> dict:
+def address_span(*tensors: Tensor) -> int:
+    """One more than the largest offset, in elements, from a tensor's first element to any of
+    its elements, over ``tensors``: what the kernels' offset arithmetic must reach. It is the
+    element count for a contiguous tensor, but a view can reach much further (a slice of a
+    large tensor, a large stride), and an expanded one less far (stride 0)."""
+    return max(
+        1 + sum((n - 1) * abs(st) for n, st in zip(t.shape, t.stride(), strict=True) if n > 0)
+        for t in tensors
+    )
+
+
+def _common(x: Tensor, *tensors: Tensor) -> dict:
     """Launch arguments every kernel takes: precision, accumulator, offset width."""
-    return _constants(x.dtype, numel >= INT64_THRESHOLD, dot_precision(x.dtype, x.device.type))
+    int64 = address_span(*tensors) >= INT64_THRESHOLD
+    return _constants(x.dtype, int64, dot_precision(x.dtype, x.device.type))
 
 
 @functools.lru_cache(maxsize=16)
@@ -212,7 +225,6 @@ def _launch_forward(a: Geometry, x: Tensor, w: Tensor, b: Tensor | None) -> Tens
         w = _channels_last_weight(w)
     # ... per block of output channels, per (sample, group).
     grid = (n * g * n_co_blocks * s * phases.n_blocks,)
-    numel = max(x.numel(), w.numel(), y.numel())
     _kernels.conv_transpose1d_kernel[grid](
         x, w, y if b is None else b, y,
         c_in // g, c_out_g, l_in, l_out, k, g,
@@ -221,7 +233,7 @@ def _launch_forward(a: Geometry, x: Tensor, w: Tensor, b: Tensor | None) -> Tens
         *x.stride(), *w.stride(), *y.stride(),
         HAS_BIAS=b is not None, BLOCK_CO=tiles.rows, BLOCK_C=tiles.red, BLOCK_Q=tiles.cols,
         STRIDE_P2=max(2, _pow2(s, 1 << 30)), USE_DOT=tiles.use_dot,
-        num_warps=tiles.num_warps, num_stages=tiles.num_stages, **_common(x, numel),
+        num_warps=tiles.num_warps, num_stages=tiles.num_stages, **_common(x, x, w, y),
     )  # fmt: skip
     return y
 
@@ -240,7 +252,6 @@ def _launch_input_grad(a: Geometry, grad_y: Tensor, w: Tensor, l_in: int) -> Ten
     if tiles.use_dot:
         w = _channels_last_weight(w)
     grid = (n * g * n_c_blocks * n_i_blocks,)
-    numel = max(grad_y.numel(), w.numel(), grad_x.numel())
     _kernels.conv1d_kernel[grid](
         grad_y, w, grad_x,
         c_in // g, c_out_g, l_in, l_out, k, g,
@@ -248,7 +259,7 @@ def _launch_input_grad(a: Geometry, grad_y: Tensor, w: Tensor, l_in: int) -> Ten
         n_i_blocks, n_c_blocks,
         *grad_y.stride(), *w.stride(), *grad_x.stride(),
         BLOCK_C=tiles.rows, BLOCK_O=tiles.red, BLOCK_I=tiles.cols, USE_DOT=tiles.use_dot,
-        num_warps=tiles.num_warps, num_stages=tiles.num_stages, **_common(grad_y, numel),
+        num_warps=tiles.num_warps, num_stages=tiles.num_stages, **_common(grad_y, grad_y, w, grad_x),
     )  # fmt: skip
     return grad_x
 
@@ -272,7 +283,6 @@ def _launch_weight_grad(a: Geometry, x: Tensor, grad_y: Tensor, w: Tensor) -> Te
     n_c_blocks = math.ceil(c_in // g / rows)
     n_o_blocks = math.ceil(c_out_g / cols)
     grid = (g * k * n_c_blocks * n_o_blocks,)
-    numel = max(x.numel(), grad_y.numel(), w.numel())
     _kernels.weight_grad_kernel[grid](
         x, grad_y, grad_w,
         n, c_in // g, c_out_g, l_in, grad_y.shape[2], k,
@@ -280,7 +290,7 @@ def _launch_weight_grad(a: Geometry, x: Tensor, grad_y: Tensor, w: Tensor) -> Te
         n_c_blocks, n_o_blocks,
         *x.stride(), *grad_y.stride(), *grad_w.stride(),
         BLOCK_C=rows, BLOCK_O=cols, BLOCK_I=red, USE_DOT=tiles.use_dot,
-        num_warps=tiles.num_warps, num_stages=tiles.num_stages, **_common(x, numel),
+        num_warps=tiles.num_warps, num_stages=tiles.num_stages, **_common(x, x, grad_y, grad_w),
     )  # fmt: skip
     return grad_w
 

@@ -9,27 +9,16 @@ print the table instead of asserting it.
 
 from __future__ import annotations
 
-from .arguments import single, transposed_length
+from .arguments import checked_sizes, transposed_length
 
 __all__ = ["conv1d_input_lengths", "conv1d_output_length", "effective_kernel_size"]
-
-
-def _checked(**arguments: object) -> dict[str, int]:
-    """Read each argument as an int (or 1-tuple) and check its range: lengths, kernel
-    sizes, strides and dilations are positive, paddings are not negative."""
-    values = {name: single(value, name) for name, value in arguments.items()}
-    for name, value in values.items():
-        smallest = 0 if name == "padding" else 1
-        if value < smallest:
-            raise ValueError(f"{name} must be >= {smallest}, got {value}")
-    return values
 
 
 def effective_kernel_size(kernel_size: int, dilation: int = 1) -> int:
     """How many samples a kernel of ``kernel_size`` taps spans when its taps are
     ``dilation`` apart: ``dilation*(kernel_size - 1) + 1`` (the gaps count, the
     taps at both ends count once)."""
-    v = _checked(kernel_size=kernel_size, dilation=dilation)
+    v = checked_sizes(kernel_size=kernel_size, dilation=dilation)
     return v["dilation"] * (v["kernel_size"] - 1) + 1
 
 
@@ -45,7 +34,7 @@ def conv1d_output_length(
     dropped, which is why different ``length`` values can give the same result.
     Raises ``ValueError`` when the window does not fit even once.
     """
-    v = _checked(
+    v = checked_sizes(
         length=length, kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation
     )
     window = effective_kernel_size(v["kernel_size"], v["dilation"])
@@ -68,7 +57,7 @@ def conv1d_input_lengths(
     smallest ones non-positive). The smallest is ``conv_transpose1d``'s output length
     with ``output_padding=0``; ``output_padding=r`` gives the ``r``-th after it.
     """
-    v = _checked(
+    v = checked_sizes(
         output_length=output_length,
         kernel_size=kernel_size,
         stride=stride,

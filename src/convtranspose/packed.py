@@ -29,6 +29,7 @@ from torch import Tensor, nn
 
 from . import cpu
 from .arguments import Conv1dArgs, check_conv_transpose1d, output_padding_for, single
+from .cost import stamp_multiplies
 
 __all__ = ["PackedConvTranspose1d", "choose_route", "pack"]
 
@@ -83,7 +84,7 @@ def choose_route(
     chosen = cpu.choose_algorithm(
         batch, in_channels, out_channels, length, kernel_size, stride, groups, dilation, dtype
     )
-    multiply_adds = batch * in_channels * out_channels // groups * kernel_size * length
+    multiply_adds = stamp_multiplies(batch, in_channels, out_channels, length, kernel_size, groups)
     if (
         chosen in ("aten", "subpixel")
         and dilation == 1
@@ -264,7 +265,9 @@ class PackedConvTranspose1d(nn.Module):
         out = torch.ops.mkldnn._convolution_transpose_pointwise(
             x, self._packed, self._bias, *geometry, self.groups, "none", [], ""
         )
-        return out[:, :, 0, :]
+        # oneDNN answers in channels-last order when the input is also that (one channel):
+        # contiguous, as torch's op answers (a no-op otherwise).
+        return out[:, :, 0, :].contiguous()
 
 
 def pack(model: nn.Module) -> nn.Module:
