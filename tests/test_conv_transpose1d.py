@@ -226,18 +226,19 @@ def test_outputs_are_contiguous(impl: Implementation) -> None:
 def test_bias_views(impl: Implementation, layout: str) -> None:
     """A bias that is a view (every other element of a tensor, or one value expanded) gives
     the values it shows: implementations that hand the bias to oneDNN or a kernel as a plain
-    array must not read its storage as if it were contiguous."""
+    array must not read its storage as if it were contiguous. float32: the dtype oneDNN
+    computes (float64 takes other paths)."""
     gen = torch.Generator().manual_seed(2)
-    x = torch.randn(2, 4, 5, generator=gen, dtype=torch.float64)
-    w = torch.randn(4, 3, 3, generator=gen, dtype=torch.float64)
+    x = torch.randn(2, 4, 5, generator=gen, dtype=torch.float32)
+    w = torch.randn(4, 3, 3, generator=gen, dtype=torch.float32)
     if layout == "strided":
-        bias = torch.arange(12.0, dtype=torch.float64)[::2]  # [0, 2, 4, ...], stride 2
+        bias = torch.arange(12.0, dtype=torch.float32)[::2]  # [0, 2, 4, ...], stride 2
     else:
-        bias = torch.tensor([1.5], dtype=torch.float64).expand(6)  # stride 0
+        bias = torch.tensor([1.5], dtype=torch.float32).expand(6)  # stride 0
     kwargs = {"stride": 2, "padding": 1, "groups": 2}
     expected = F.conv_transpose1d(x, w, bias, **kwargs)
     got = impl.fn(x.to(impl.device), w.to(impl.device), bias.to(impl.device), **kwargs)
-    torch.testing.assert_close(got.cpu(), expected, atol=1e-12, rtol=1e-10)
+    torch.testing.assert_close(got.cpu(), expected, atol=1e-5, rtol=1e-5)
 
 
 @implementations

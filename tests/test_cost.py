@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch.utils.flop_counter import FlopCounterMode
 
-from convtranspose import cost
+from convtranspose import cost, output_length
+from convtranspose.lengths import conv1d_output_length
 
 
 @st.composite
@@ -243,3 +244,20 @@ def test_bad_shapes_are_refused(bad: dict) -> None:
 def test_unknown_algorithm_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown algorithm"):
         cost.cost("fft", cost.Shape(1, 1, 1, 4, 3))
+
+
+def test_shape_follows_the_shared_argument_rules() -> None:
+    """cost.Shape, output_length and the lengths helpers check sizes with one set of rules
+    (arguments.checked_sizes): what one rejects, the others reject with the same words."""
+    with pytest.raises(
+        ValueError, match=r"output_padding must be smaller than max\(stride, dilation\)"
+    ):
+        cost.Shape(1, 2, 2, length=4, kernel_size=3, stride=1, output_padding=5)
+    with pytest.raises(
+        ValueError, match=r"output_padding must be smaller than max\(stride, dilation\)"
+    ):
+        output_length(4, 3, stride=1, output_padding=5)
+    with pytest.raises(ValueError, match="kernel_size must be >= 1, got 0"):
+        cost.Shape(1, 2, 2, length=4, kernel_size=0)
+    with pytest.raises(ValueError, match="kernel_size must be >= 1, got 0"):
+        conv1d_output_length(4, 0)
