@@ -38,7 +38,18 @@ def test_missing_requirement_fails_with_advice(monkeypatch, capsys) -> None:
     assert any("make env" in line for line in out), "no advice"
 
 
-def test_wrong_implementation_is_a_failure(monkeypatch) -> None:
+def test_wrong_values_are_a_failure(monkeypatch) -> None:
+    """Right shape, wrong values (torch's answer plus a small error): the comparison fails."""
+    import torch.nn.functional as F
+
+    wrong = lambda *a, **k: F.conv_transpose1d(*a, **k) + 1e-6  # noqa: E731
+    monkeypatch.setattr(check, "_implementation", lambda name: wrong)
+    result = check.check_implementation("broken", "convtranspose.cpu")
+    assert result.status == check.FAIL
+    assert "max |difference| = 1e-06" in result.detail
+
+
+def test_wrong_shape_is_a_failure(monkeypatch) -> None:
     monkeypatch.setattr(check, "_implementation", lambda name: lambda *a, **k: a[0] * 0)
     result = check.check_implementation("broken", "convtranspose.cpu")
     assert result.status == check.FAIL
