@@ -262,3 +262,16 @@ def test_checked_signatures_skip_only_identical_calls(
     torch.testing.assert_close(
         cpu.conv_transpose1d(x[0], w, b, **kwargs), unbatched, rtol=0, atol=0
     )
+
+
+def test_tensor_arguments_are_never_remembered(fresh_signatures) -> None:
+    """An integer tensor given as ``stride`` (torch accepts one) may change in place between
+    two calls: such calls take the full checks every time."""
+    x, w = make((1, 2, 5), (2, 3, 3))
+    stride = torch.tensor(2)
+    first = cpu.conv_transpose1d(x, w, stride=stride)
+    stride.fill_(3)
+    second = cpu.conv_transpose1d(x, w, stride=(stride,))
+    assert not fresh_signatures
+    assert first.shape[-1] == 11 and second.shape[-1] == 15
+    torch.testing.assert_close(second, F.conv_transpose1d(x, w, stride=3))

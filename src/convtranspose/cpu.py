@@ -456,7 +456,8 @@ scatter = _public(
     One ``einsum`` forms all ``L x K`` stamps (summing over the input channels of each
     group), one ``index_add`` scatters them to where they land, then ``padding`` is cropped.
     Cost: ``N*C_in*C_out/g*K*L`` multiplications, every product of every stamp (including
-    those ``padding`` crops away), and an intermediate of ``N*C_out*K*L`` elements. Same contract as :func:`torch.nn.functional.conv_transpose1d`.
+    those ``padding`` crops away), and an intermediate of ``N*C_out*K*L`` elements. Same
+    contract as :func:`torch.nn.functional.conv_transpose1d`.
     """,
 )
 
@@ -717,8 +718,16 @@ def _signature(input, weight, bias, stride, padding, output_padding, groups, dil
 
 
 def _kind(value: object) -> object:
-    """The type of an argument, and of its elements when it is a tuple."""
-    return (tuple, *map(type, value)) if type(value) is tuple else type(value)
+    """The type of an argument, and of its elements when it is a tuple. A tensor (an
+    integer tensor given as ``stride``, say) raises ``TypeError``: it hashes by identity and
+    may change in place, so such calls are never remembered."""
+    if type(value) is tuple:
+        if any(isinstance(v, Tensor) for v in value):
+            raise TypeError("tensor arguments are not remembered")
+        return (tuple, *map(type, value))
+    if isinstance(value, Tensor):
+        raise TypeError("tensor arguments are not remembered")
+    return type(value)
 
 
 def conv_transpose1d(
