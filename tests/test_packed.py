@@ -216,3 +216,33 @@ def test_packed_model_keeps_output_size() -> None:
     for length in (20, 21):
         skip = torch.randn(2, 4, length)
         torch.testing.assert_close(packed(x, skip), model(x, skip), atol=1e-5, rtol=1e-5)
+
+
+@torch.no_grad()
+def test_state_dict_and_to_repack() -> None:
+    """The snapshots are buffers with the keys of the layer they replace: ``load_state_dict``
+    and ``.to(dtype)`` are followed, and the next call packs the new weight (packed route
+    forced, so a stale pack would show)."""
+    torch.manual_seed(4)
+    first, second = (torch.nn.ConvTranspose1d(6, 4, 5, stride=3, padding=1) for _ in range(2))
+    packed = PackedConvTranspose1d.from_module(first)
+    packed.algorithm = PACKED
+    assert set(packed.state_dict()) == set(first.state_dict()) == {"weight", "bias"}
+    x = torch.randn(2, 6, 9)
+    torch.testing.assert_close(packed(x), first(x), atol=1e-5, rtol=1e-5)  # packs first's
+    packed.load_state_dict(second.state_dict())
+    torch.testing.assert_close(packed(x), second(x), atol=1e-5, rtol=1e-5)
+    assert packed.to(torch.float64)(x.double()).dtype == torch.float64  # cpu's choice
+    torch.testing.assert_close(packed(x.double()), second.double()(x.double()))
+    packed.float()
+    second.float()
+    torch.testing.assert_close(packed(x), second(x), atol=1e-5, rtol=1e-5)
+    assert packed.route(x) == PACKED
+
+
+def test_moved_off_the_cpu_it_refuses_to_run() -> None:
+    """Moving the layer (here to the meta device, which needs no GPU) makes calls raise
+    clearly instead of running CPU code on other tensors."""
+    packed = PackedConvTranspose1d(torch.randn(4, 3, 5)).to("meta")
+    with pytest.raises(RuntimeError, match="runs on the CPU, but its weight is on meta"):
+        packed(torch.randn(1, 4, 9, device="meta"))

@@ -114,11 +114,14 @@ class PackedConvTranspose1d(nn.Module):
     argument checks and errors, batched or unbatched input, on the CPU; like the layer it
     replaces, ``forward(input, output_size)`` picks ``output_padding`` from the length wanted.
 
-    - The weight and bias are copied when the module is made: later changes to the tensors
-      passed in are not seen. The weight is packed into oneDNN's layout at the first call
-      that takes the packed route (:func:`choose_route`), and kept: memory for one more copy
-      of the weight. The copies are not parameters or buffers (``state_dict`` is empty and
-      ``.to()`` leaves them alone): save and move the original layer, and pack it after.
+    - The weight and bias are copied when the module is made, into the buffers ``weight`` and
+      ``bias``: later changes to the tensors passed in are not seen. The weight is packed into
+      oneDNN's layout at the first call that takes the packed route (:func:`choose_route`),
+      and kept: memory for one more copy of the weight. The buffers are in ``state_dict``
+      (the keys of the layer it replaces) and follow ``.to(dtype)``; ``load_state_dict`` and
+      ``.to()`` drop the packed copy, so the next call packs the new weight. Writing into the
+      buffers otherwise (``.data``, ``copy_``) is not seen by an existing pack. CPU only:
+      moving the layer to another device makes its calls raise.
     - Inference only: an input that requires grad (with grad mode on) raises a
       ``RuntimeError``; use :func:`convtranspose.conv_transpose1d` to train.
     - ``algorithm=None`` picks the route per call (:func:`choose_route`); ``"packed"`` or a
@@ -153,9 +156,9 @@ class PackedConvTranspose1d(nn.Module):
                 )
         if not isinstance(weight, Tensor):
             raise TypeError(f"argument 'weight' must be a Tensor, not {type(weight).__name__}")
-        # Private snapshots, not parameters or buffers: nothing may change them behind the pack.
-        self._weight = weight.detach().clone()
-        self._bias = bias.detach().clone() if isinstance(bias, Tensor) else bias
+        # Snapshots, as buffers (not parameters: inference only). See _forget_pack.
+        self.register_buffer("weight", weight.detach().clone())
+        self.register_buffer("bias", bias.detach().clone() if isinstance(bias, Tensor) else bias)
         self.stride = single(stride, "stride")
         self.padding = single(padding, "padding")
         self.output_padding = single(output_padding, "output_padding")
@@ -163,6 +166,20 @@ class PackedConvTranspose1d(nn.Module):
         self.dilation = single(dilation, "dilation")
         self._packed: Tensor | None = None
         self._routes: dict[tuple, str] = {}  # input signature -> route, for checked signatures
+
+    def _forget_pack(self) -> None:
+        """Drop the packed weight and the remembered routes: the buffers changed."""
+        self._packed = None
+        self._routes.clear()
+
+    def _apply(self, fn, recurse: bool = True):  # .to(), .float(), .double(), .cpu(), ...
+        result = super()._apply(fn, recurse)
+        self._forget_pack()
+        return result
+
+    def _load_from_state_dict(self, *args, **kwargs) -> None:  # load_state_dict
+        super()._load_from_state_dict(*args, **kwargs)
+        self._forget_pack()
 
     @classmethod
     def from_module(cls, module: nn.Module) -> PackedConvTranspose1d:
@@ -176,11 +193,11 @@ class PackedConvTranspose1d(nn.Module):
         )  # fmt: skip
 
     def extra_repr(self) -> str:
-        c_in, c_out_g, k = self._weight.shape if self._weight.dim() == 3 else (0, 0, 0)
+        c_in, c_out_g, k = self.weight.shape if self.weight.dim() == 3 else (0, 0, 0)
         return (
             f"{c_in}, {c_out_g * self.groups}, kernel_size=({k},), stride=({self.stride},), "
             f"padding=({self.padding},), output_padding=({self.output_padding},), "
-            f"groups={self.groups}, dilation=({self.dilation},), bias={self._bias is not None}"
+            f"groups={self.groups}, dilation=({self.dilation},), bias={self.bias is not None}"
         )
 
     def route(self, input: Tensor, output_size: Sequence[int] | int | None = None) -> str:
@@ -220,14 +237,19 @@ class PackedConvTranspose1d(nn.Module):
             return out if batched else out[0]
         # Not packed: what cpu.conv_transpose1d runs (it remembers checked calls too).
         return cpu.conv_transpose1d(
-            input, self._weight, self._bias, self.stride, self.padding, output_padding,
+            input, self.weight, self.bias, self.stride, self.padding, output_padding,
             self.groups, self.dilation,
         )  # fmt: skip
 
     def _check(self, input: Tensor, output_size: Sequence[int] | int | None = None) -> Conv1dArgs:
         """The checked arguments of a call; with ``output_size``, the layer's own
         ``output_padding`` is replaced by the one that gives that length (as in torch)."""
-        checked = [self._weight, self._bias, self.stride, self.padding]
+        if self.weight.device.type != "cpu":  # moved with .to(): the pack is for the CPU
+            raise RuntimeError(
+                f"PackedConvTranspose1d runs on the CPU, but its weight is on "
+                f"{self.weight.device}; use convtranspose.conv_transpose1d on other devices"
+            )
+        checked = [self.weight, self.bias, self.stride, self.padding]
         rest = [self.groups, self.dilation]
         if output_size is None:
             return check_conv_transpose1d(input, *checked, self.output_padding, *rest)
@@ -260,10 +282,10 @@ class PackedConvTranspose1d(nn.Module):
         x = input[:, :, None, :].contiguous()
         if self._packed is None:  # packed once, for oneDNN's choice of layout at this shape
             self._packed = torch.ops.mkldnn._reorder_convolution_transpose_weight(
-                self._weight[:, :, None, :].contiguous(), *geometry, self.groups, list(x.shape)
+                self.weight[:, :, None, :].contiguous(), *geometry, self.groups, list(x.shape)
             )
         out = torch.ops.mkldnn._convolution_transpose_pointwise(
-            x, self._packed, self._bias, *geometry, self.groups, "none", [], ""
+            x, self._packed, self.bias, *geometry, self.groups, "none", [], ""
         )
         # oneDNN answers in channels-last order when the input is also that (one channel):
         # contiguous, as torch's op answers (a no-op otherwise).
