@@ -12,7 +12,13 @@ import torch
 import torch.nn.functional as F
 
 from convtranspose.coverage import roughness
-from convtranspose.diagrams import draw_coverage, draw_matrix_pair, draw_signals, matrix_labels
+from convtranspose.diagrams import (
+    draw_coverage,
+    draw_coverage_2d,
+    draw_matrix_pair,
+    draw_signals,
+    matrix_labels,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -69,6 +75,21 @@ def test_coverage_figure_draws_the_counts() -> None:
     assert "∞" in fig.axes[3].get_title()
     with pytest.raises(ValueError):
         draw_coverage([])
+
+
+def test_2d_coverage_figure_is_torchs_2d_count() -> None:
+    """Each panel shows what a 2-d transposed convolution of ones with a kernel of ones
+    gives: the count of taps per output pixel (the checkerboard for kernel 3, stride 2)."""
+    pairs = [(3, 2), (4, 2)]
+    fig = draw_coverage_2d(pairs, length=5)
+    for ax, (k, s) in zip(fig.axes, pairs, strict=True):
+        ones = F.conv_transpose2d(torch.ones(1, 1, 5, 5), torch.ones(1, 1, k, k), stride=s)
+        assert fig.coverage[(k, s)] == ones[0, 0].int().tolist()
+        assert ax.images[0].get_array().tolist() == fig.coverage[(k, s)]
+    interior = [row[2:-2] for row in fig.coverage[(3, 2)][2:-2]]
+    assert {v for row in interior for v in row} == {1, 2, 4}  # the checkerboard's counts
+    with pytest.raises(ValueError):
+        draw_coverage_2d([])
 
 
 def test_signals_figure_draws_the_values_and_their_roughness() -> None:

@@ -12,7 +12,7 @@ One module per area; each adds one import line here.
 from .algorithms import draw_gather, draw_gemm_overlap_add, draw_polyphase, draw_zero_insertion
 from .benchmark import draw_algorithm_map, draw_speedups, draw_throughput
 from .case import ConvCase, Stamp, TransposedCase, Window
-from .checkerboard import draw_coverage, draw_signals
+from .checkerboard import draw_coverage, draw_coverage_2d, draw_signals
 from .grid import STYLES, Cell, Drawing, fmt, render
 from .kernel import Program, draw_programs, programs
 from .matrix import draw_matrix_pair, matrix_labels
@@ -36,6 +36,7 @@ __all__ = [
     "describe",
     "draw_algorithm_map",
     "draw_coverage",
+    "draw_coverage_2d",
     "draw_crop",
     "draw_dilated_kernels",
     "draw_gather",

@@ -109,7 +109,11 @@ def draw_algorithm_map(report: dict) -> Figure:
     ax.imshow(logs, cmap="RdYlGn", vmin=-2, vmax=2, aspect="auto")
     for i, row in enumerate(grid):
         for j, value in enumerate(row):
-            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=7)
+            dark = abs(math.log2(value)) > 1.5  # the ends of the colour scale: white text
+            ax.text(
+                j, i, f"{value:.2f}", ha="center", va="center", fontsize=7,
+                color="white" if dark else "black",
+            )  # fmt: skip
             if algorithms[j] == chosen[i]:
                 ax.add_patch(_outline(j, i))
     ax.set_xticks(range(len(algorithms)), algorithms, rotation=30, ha="right", fontsize=8)

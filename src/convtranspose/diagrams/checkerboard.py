@@ -17,7 +17,7 @@ from matplotlib.ticker import MaxNLocator
 
 from ..coverage import coverage, period_coverage, roughness, unevenness
 
-__all__ = ["draw_coverage", "draw_signals"]
+__all__ = ["draw_coverage", "draw_coverage_2d", "draw_signals"]
 
 EVEN, UNEVEN, EDGE = "#6aa84f", "#e69138", "#cccccc"
 
@@ -63,6 +63,38 @@ def draw_coverage(pairs: Sequence[tuple[int, int]], length: int = 6, dilation: i
         fig.periods[(kernel_size, stride)] = period
     axes[-1, 0].set_xlabel("output position")
     fig.supylabel("contributions")
+    fig.tight_layout()
+    return fig
+
+
+def draw_coverage_2d(
+    pairs: Sequence[tuple[int, int]], length: int = 6, dilation: int = 1
+) -> Figure:
+    """The coverage of a 2-d transposed convolution (the same kernel size and stride along
+    both axes, ``length x length`` inputs, no padding), one grey-scale panel per
+    ``(kernel_size, stride)``: a pixel's count is its row's count times its column's
+    (:func:`~convtranspose.coverage.coverage` along each axis), darker is more taps. Where
+    ``stride`` does not divide ``kernel_size`` the counts alternate along both axes: the
+    checkerboard. ``fig.coverage`` maps each pair to its grid (a list of rows)."""
+    if not pairs:
+        raise ValueError("pairs must hold at least one (kernel_size, stride) pair")
+    fig, axes = plt.subplots(1, len(pairs), figsize=(3.4 * len(pairs), 3.6), squeeze=False)
+    fig.coverage = {}
+    top = 0
+    grids = []
+    for kernel_size, stride in pairs:
+        counts = torch.tensor(coverage(length, kernel_size, stride, dilation=dilation))
+        grids.append(torch.outer(counts, counts))
+        top = max(top, int(grids[-1].max()))
+    for ax, (kernel_size, stride), grid in zip(axes[0], pairs, grids, strict=True):
+        fig.coverage[(kernel_size, stride)] = grid.tolist()
+        ax.imshow(grid.numpy(), cmap="Greys", vmin=0, vmax=top, interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(
+            f"kernel {kernel_size}x{kernel_size}, stride {stride}:\ntaps per output pixel",
+            fontsize=9,
+        )
     fig.tight_layout()
     return fig
 
