@@ -56,6 +56,19 @@ def test_matrix_pair_draws_c_and_its_transpose(weight, length, arguments) -> Non
     assert written == sorted(v for v in c.flatten().tolist() if v != 0)
 
 
+def test_channel_boundaries_are_drawn() -> None:
+    """Black lines between channel blocks: none with one channel; with two input and two
+    output channels, one horizontal and one vertical line per matrix, between the blocks."""
+    one = draw_matrix_pair([1.0, 2.0, 3.0], 7, stride=2)
+    assert all(len(ax.lines) == 0 for ax in one.axes)
+    two = draw_matrix_pair(torch.ones(2, 1, 2), 4, stride=2, groups=2)  # 2 -> 2 channels
+    c, t = two.axes
+    l_out, length = 2, 4
+    assert sorted(line.get_ydata()[0] for line in c.lines if line.get_ydata()[0] == line.get_ydata()[1]) == [l_out - 0.5]  # fmt: skip
+    assert [line.get_xdata()[0] for line in c.lines if line.get_xdata()[0] == line.get_xdata()[1]] == [length - 0.5]  # fmt: skip
+    assert len(t.lines) == 2
+
+
 def test_matrix_labels() -> None:
     assert matrix_labels(1, 3, "x") == ["x0", "x1", "x2"]
     assert matrix_labels(2, 2, "y") == ["y0[0]", "y0[1]", "y1[0]", "y1[1]"]

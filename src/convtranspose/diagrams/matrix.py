@@ -34,8 +34,17 @@ def matrix_labels(channels: int, length: int, name: str) -> list[str]:
     return [f"{name}{c}[{t}]" for c in range(channels) for t in range(length)]
 
 
-def _heatmap(ax: Axes, matrix: Tensor, rows: list[str], cols: list[str], title: str) -> None:
-    """One matrix: colour by value (zero is white), the nonzero values written in."""
+def _heatmap(
+    ax: Axes,
+    matrix: Tensor,
+    rows: list[str],
+    cols: list[str],
+    title: str,
+    blocks: tuple[int, int] = (0, 0),
+) -> None:
+    """One matrix: colour by value (zero is white), the nonzero values written in; with
+    ``blocks = (row_block, col_block)``, black lines between channels (every ``row_block``
+    rows, every ``col_block`` columns)."""
     values = matrix.detach().cpu()
     bound = max(values.abs().max().item(), 1e-12)
     ax.imshow(values.numpy(), cmap="RdBu_r", vmin=-bound, vmax=bound)
@@ -50,6 +59,10 @@ def _heatmap(ax: Axes, matrix: Tensor, rows: list[str], cols: list[str], title: 
     ax.set_yticks([y - 0.5 for y in range(1, len(rows))], minor=True)
     ax.grid(which="minor", color="#dddddd", linewidth=0.5)
     ax.tick_params(which="minor", length=0)
+    row_block, col_block = blocks
+    for line, block, n in ((ax.axhline, row_block, len(rows)), (ax.axvline, col_block, len(cols))):
+        for b in range(block, n, block) if block else ():  # block 0: one channel, no lines
+            line(b - 0.5, color="black", linewidth=1.2)
     ax.set_title(title, fontsize=10)
 
 
@@ -83,8 +96,10 @@ def draw_matrix_pair(
         figsize=(size * (c.shape[1] + t.shape[1]) + 2.5, size * max(c.shape[0], t.shape[0]) + 1.8),
         gridspec_kw={"width_ratios": [c.shape[1], t.shape[1]]},
     )
-    _heatmap(axes[0], c, ys, xs, f"conv1d: C, {c.shape[0]} x {c.shape[1]}\n(y = C x)")
-    _heatmap(axes[1], t, xs, ys, f"conv_transpose1d: {t.shape[0]} x {t.shape[1]}\n(x' = Cᵀ y)")
+    # With channels, black lines separate them: blocks of l_out (y) and length (x) samples.
+    y_block, x_block = (l_out if c_out > 1 else 0), (length if c_in > 1 else 0)
+    _heatmap(axes[0], c, ys, xs, f"conv1d: C, {c.shape[0]} x {c.shape[1]}\n(y = C x)", (y_block, x_block))  # fmt: skip
+    _heatmap(axes[1], t, xs, ys, f"conv_transpose1d: {t.shape[0]} x {t.shape[1]}\n(x' = Cᵀ y)", (x_block, y_block))  # fmt: skip
     fig.tight_layout()
     fig.matrices = {"conv1d": c, "conv_transpose1d": t}
     fig.output_padding = output_padding
