@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from convtranspose.diagrams import (
+    draw_channel_stamps,
     draw_dilated_kernels,
     draw_length_ambiguity,
     draw_output_padding_choices,
@@ -163,3 +164,18 @@ def test_weight_blocks_groups_alternate_styles() -> None:
 def test_weight_blocks_reject_bad_cases(call) -> None:
     with pytest.raises(ValueError):
         call()
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_channel_stamps_add_up_to_torchs_output(stride: int) -> None:
+    """Chapter 7's case: each out[co] row is the sum of its stamp rows and equals torch's
+    output channel; one stamp row per nonzero input sample per output channel."""
+    weight = torch.arange(1.0, 13.0).view(2, 3, 2)
+    x = [[1.0, 0.0], [0.0, 10.0]]
+    fig = draw_channel_stamps(x, weight.tolist(), stride=stride)
+    want = F.conv_transpose1d(torch.tensor([x]), weight, stride=stride)[0]
+    assert fig.outputs == want.tolist()
+    assert len(fig.drawing.row_labels) == 3 * (2 + 1)
+    assert fig.drawing.row_labels[1] == "x[1,1]=10 · weight[1,0]"
+    with pytest.raises(ValueError):
+        draw_channel_stamps(x, weight[:1].tolist())

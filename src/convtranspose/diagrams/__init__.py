@@ -17,6 +17,7 @@ from .grid import STYLES, Cell, Drawing, fmt, render
 from .kernel import Program, draw_programs, programs
 from .matrix import draw_matrix_pair, matrix_labels
 from .signature import (
+    draw_channel_stamps,
     draw_dilated_kernels,
     draw_length_ambiguity,
     draw_output_padding_choices,
@@ -35,6 +36,7 @@ __all__ = [
     "Window",
     "describe",
     "draw_algorithm_map",
+    "draw_channel_stamps",
     "draw_coverage",
     "draw_coverage_2d",
     "draw_crop",

@@ -8,6 +8,8 @@ figure's data is ``fig.drawing`` and a new case is one more call.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from matplotlib.figure import Figure
 
 from ..lengths import conv1d_input_lengths, effective_kernel_size
@@ -15,6 +17,7 @@ from .case import ConvCase, TransposedCase
 from .grid import Drawing, fmt, render
 
 __all__ = [
+    "draw_channel_stamps",
     "draw_dilated_kernels",
     "draw_length_ambiguity",
     "draw_output_padding_choices",
@@ -115,6 +118,48 @@ def draw_dilated_kernels(kernel_size: int, dilations: tuple[int, ...] = (1, 2, 3
                 drawing.add(row, p, "0", "zero")
     drawing.column_labels = {p: str(p) for p in range(widest)}
     return render(drawing, label_width=4.0)
+
+
+def draw_channel_stamps(
+    input: Sequence[Sequence[float]], weight: Sequence[Sequence[Sequence[float]]], stride: int = 1
+) -> Figure:
+    """Channel mixing, stamp by stamp: for each output channel ``co``, one row per nonzero
+    input sample ``x[ci, i]`` with its stamp ``x[ci, i] * weight[ci, co, :]`` at
+    ``i*stride + k``, then the row ``out[co]``, their sum. ``input`` is ``(C_in, L)``,
+    ``weight`` ``(C_in, C_out, K)`` (one group, no padding or dilation): every input channel
+    writes into every output channel, through its own row of the weight.
+    ``fig.outputs[co]`` is the sum row's values."""
+    c_in, length = len(input), len(input[0])
+    c_out, kernel_size = len(weight[0]), len(weight[0][0])
+    if len(weight) != c_in:
+        raise ValueError(f"weight has {len(weight)} input channels, input {c_in}")
+    full = (length - 1) * stride + kernel_size
+    rows: list[tuple[str, dict[int, float], str]] = []  # (label, {position: value}, style)
+    outputs = []
+    for co in range(c_out):
+        total = [0.0] * full
+        for ci in range(c_in):
+            for i, value in enumerate(input[ci]):
+                if value == 0:
+                    continue
+                cells = {i * stride + k: value * weight[ci][co][k] for k in range(kernel_size)}
+                for t, v in cells.items():
+                    total[t] += v
+                rows.append((f"x[{ci},{i}]={fmt(value)} · weight[{ci},{co}]", cells, "stamp"))
+        rows.append((f"out[{co}]", dict(enumerate(total)), "sum"))
+        outputs.append(total)
+    drawing = Drawing(
+        f"ConvTranspose1d({c_in}, {c_out}, {kernel_size}): every input channel stamps into "
+        "every output channel",
+        [label for label, _, _ in rows],
+        column_labels={t: str(t) for t in range(full)},
+    )
+    for r, (_, cells, style) in enumerate(rows):
+        for t in range(full):
+            drawing.add(r, t, fmt(cells[t]) if t in cells else "", style if t in cells else "empty")
+    fig = render(drawing, label_width=5.0)
+    fig.outputs = outputs
+    return fig
 
 
 def _check_channels(in_channels: int, out_channels: int, groups: int) -> None:
