@@ -78,7 +78,7 @@ def test_drawing_puts_each_program_under_its_outputs() -> None:
         assert drawing.row(row) == {
             t: f"{v:g}" for t, v in zip(prog.outputs, prog.values, strict=True)
         }
-        assert f"r={prog.phase}" in drawing.row_labels[row]
+        assert f"(t+p)%s={prog.phase}" in drawing.row_labels[row]
 
 
 def test_figure_carries_what_it_drew() -> None:

@@ -70,7 +70,9 @@ def programs_drawing(case: TransposedCase, block_q: int = 2) -> Drawing:
     """Row 0: the output; then one row per program with the values it computes, placed
     under the outputs it writes."""
     progs = programs(case, block_q)
-    labels = ["output y"] + [f"program {q.pid}: r={q.phase}, taps {list(q.taps)}" for q in progs]
+    labels = ["output y"] + [
+        f"program {q.pid}: (t+p)%s={q.phase}, taps {list(q.taps)}" for q in progs
+    ]
     drawing = Drawing(
         f"{len(progs)} programs, {block_q} positions each: stride={case.stride}, "
         f"padding={case.padding}, dilation={case.dilation}",
