@@ -246,3 +246,28 @@ def test_moved_off_the_cpu_it_refuses_to_run() -> None:
     packed = PackedConvTranspose1d(torch.randn(4, 3, 5)).to("meta")
     with pytest.raises(RuntimeError, match="runs on the CPU, but its weight is on meta"):
         packed(torch.randn(1, 4, 9, device="meta"))
+
+
+@torch.no_grad()
+def test_a_used_layer_can_be_copied_and_saved() -> None:
+    """After its first call holds oneDNN's packed weight (an opaque tensor that cannot be
+    copied or saved), the layer still deep-copies and round-trips through ``torch.save``:
+    the copies pack again at their first call."""
+    import copy
+    import io
+
+    torch.manual_seed(5)
+    layer = torch.nn.ConvTranspose1d(16, 8, 4, stride=2, padding=1)
+    packed = PackedConvTranspose1d(
+        layer.weight, layer.bias, layer.stride, layer.padding, algorithm=PACKED
+    )
+    x = torch.randn(2, 16, 12)
+    want = packed(x)
+    assert packed._packed is not None
+    buffer = io.BytesIO()
+    torch.save(packed, buffer)
+    buffer.seek(0)
+    for other in (copy.deepcopy(packed), torch.load(buffer, weights_only=False)):
+        assert other._packed is None
+        torch.testing.assert_close(other(x), want)
+        assert other.route(x) == PACKED

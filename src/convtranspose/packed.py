@@ -181,6 +181,14 @@ class PackedConvTranspose1d(nn.Module):
         super()._load_from_state_dict(*args, **kwargs)
         self._forget_pack()
 
+    def __getstate__(self) -> dict:  # copy.deepcopy, pickle, torch.save
+        """Everything but the packed weight: oneDNN's opaque tensor can be neither copied
+        nor saved. A copy or a loaded layer packs again at its first call."""
+        state = self.__dict__.copy()
+        state["_packed"] = None
+        state["_routes"] = {}
+        return state
+
     @classmethod
     def from_module(cls, module: nn.Module) -> PackedConvTranspose1d:
         """The packed inference version of a ``ConvTranspose1d`` layer (torch's or this
