@@ -175,6 +175,9 @@ def test_workspace_elements() -> None:
     assert cpu.workspace_elements("aten", *sizes) == 48  # torch's native path: its columns
     assert cpu.workspace_elements("aten", 2, 2, 3, 4, 4, 2) == 0  # a batch: oneDNN's own
     assert cpu.workspace_elements("gemm_overlap_add", 1, 2, 3, 4, 2, 2) == 3 * 2 * 4  # tiles
+    # sub-pixel: the stacked phase kernels (2 x 3 x (2 phases x 2 rows), the weight's size
+    # here, since the stride divides the kernel), and the result, twice (4 + 2 - 1 rows).
+    assert cpu.workspace_elements("subpixel", *sizes) == 2 * 3 * 2 * 2 + 2 * 3 * 2 * (4 + 1)
     with pytest.raises(ValueError, match="unknown algorithm"):
         cpu.workspace_elements("fft", *sizes)
 

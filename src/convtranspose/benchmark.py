@@ -26,7 +26,7 @@ How it measures, so that a noisy shared machine cannot fake a speed-up:
   summarises a grid;
 - on CUDA, time comes from CUDA events after a warm-up, with a synchronize around each reading.
 
-Peak extra memory on the CPU is the size of each algorithm's largest intermediate, computed
+Peak extra memory on the CPU is the size of each algorithm's intermediates at their peak, computed
 from the code (:func:`convtranspose.cpu.workspace_elements`; torch's own op: its col2im
 "columns" buffer of ``C_out*K*L`` per sample), not measured: the CPU allocator keeps no peak
 statistic. On CUDA it is measured with ``torch.cuda.max_memory_allocated``.

@@ -609,8 +609,9 @@ def workspace_elements(
     if name == "aten":  # torch's op: its col2im columns on its native path, else oneDNN's own
         native = n == 1 and c_in * length <= 20480 and groups == 1
         return c_out * k * length if native else 0
-    if name == "subpixel":
-        return 2 * n * c_out * s * (length + rows - 1)  # the convolution's result, interleaved
+    if name == "subpixel":  # the stacked phase kernels (a copy of the whole weight, every
+        # call), and the convolution's result, interleaved
+        return c_in * (c_out // groups) * s * rows + 2 * n * c_out * s * (length + rows - 1)
     raise ValueError(f"unknown algorithm {name!r}; expected one of {sorted(ALGORITHMS)}")
 
 
