@@ -63,13 +63,13 @@ def choose_route(
 
     - undilated, at least 2**23 multiply-adds, at most 1024 input positions in the batch
       (``batch * length``), where :func:`convtranspose.cpu.choose_algorithm` would hand the
-      shape to torch's op or to the sub-pixel convolution: ``"packed"``. In the committed run
-      (``book/data/benchmark-cpu.json``) 1.1-1.65x against ``torch.nn.ConvTranspose1d`` on
-      every such shape of the default grid (HiFi-GAN, WaveNet-style, MelGAN, channel-heavy,
-      unit stride, odd groups; 0.93-1.6x against the functional op, which skips the module's
-      own overhead). Checked afterwards on held-out random grids
-      (seeds 12, 14, 23, 24 and 31-34; the layer against ``torch.nn.ConvTranspose1d``): the
-      packed shapes there ran 0.9-1.43x, the grids 1.09-1.26x in geometric mean;
+      shape to torch's op or to the sub-pixel convolution: ``"packed"``. These measurements
+      were taken when the layer still returned oneDNN's channels-last result as it came; it
+      now copies it into torch's contiguous layout (up to ~0.1 ms on long outputs). In the
+      committed run (``book/data/benchmark-cpu.json``, contiguous outputs) the packed shapes
+      of the default grid run 0.92-1.59x against ``torch.nn.ConvTranspose1d`` (HiFi-GAN's
+      first stage 1.59x, channel-heavy 1.51x), the whole grid 1.18x in geometric mean
+      (1.13-1.18x over three runs); held-out random grids (seeds 41-43) 1.09-1.23x;
     - dilated shapes: not packed. oneDNN's deconvolution with dilation ran 0.6-0.85x of torch's
       op on six random shapes even with its weight packed (torch computes those differently);
     - small problems (0.4-1.0x below ~8 million multiply-adds: oneDNN sets up its kernel on
