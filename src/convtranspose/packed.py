@@ -295,8 +295,10 @@ class PackedConvTranspose1d(nn.Module):
         out = torch.ops.mkldnn._convolution_transpose_pointwise(
             x, self._packed, self.bias, *geometry, self.groups, "none", [], ""
         )
-        # oneDNN answers in channels-last order when the input is also that (one channel):
-        # contiguous, as torch's op answers (a no-op otherwise).
+        # oneDNN's packed deconvolution answers in channels-last order (all channels of one
+        # position together): copied into torch's layout, as torch's op returns it. The copy
+        # costs up to ~0.1 ms on long outputs (chapter 11); skipping it would hand a
+        # non-contiguous tensor, and the same copy, to whatever reads the output.
         return out[:, :, 0, :].contiguous()
 
 
