@@ -43,6 +43,7 @@ BAD = [
     ("input-1d", {"input": (5,)}, RuntimeError, r"2D \(unbatched\) or 3D \(batched\) input", True),
     ("input-4d", {"input": (1, 2, 5, 1)}, RuntimeError, r"2D \(unbatched\) or 3D \(batched\)", True),
     ("input-empty-length", {"input": (1, 2, 0)}, RuntimeError, r"input length must be >= 1", True),
+    ("input-empty-length-one-channel", {"input": (1, 1, 0), "weight": (1, 3, 3)}, RuntimeError, r"input length must be >= 1", True),
     ("weight-2d", {"weight": (2, 3)}, RuntimeError, r"weight must be 3-dimensional", True),
     ("weight-empty-kernel", {"weight": (2, 3, 0)}, RuntimeError, r"kernel size should be greater than zero", True),
     ("weight-no-outputs", {"weight": (2, 0, 3)}, RuntimeError, r"weight.shape\[1\].*must be >= 1", True),

@@ -209,6 +209,31 @@ def test_tap_positions_with_distinct_weights(impl: Implementation) -> None:
     assert out.cpu().tolist() == [[[0.0, 0.0, 1.0, 0.0, 2.0, 0.0, 3.0, 0.0, 0.0]]]
 
 
+@differentiable
+def test_a_fully_cropped_output_keeps_the_graph(impl: Implementation) -> None:
+    """Every product cropped away (stride 3, padding 1, output_padding 2 on one input): the
+    output is zeros, does not depend on the inputs, and still carries an autograd graph with
+    zero gradients, as torch's does (the loop reference aside)."""
+    x, w = (torch.ones(1, 1, 1, dtype=torch.float64, device=impl.device).requires_grad_() for _ in range(2))  # fmt: skip
+    got = impl.fn(x, w, stride=3, padding=1, output_padding=2)
+    assert got.cpu().tolist() == [[[0.0]]]
+    if impl.name == "reference":
+        return
+    assert got.requires_grad
+    grads = torch.autograd.grad(got.sum(), (x, w))
+    assert all(not g.any() for g in grads)
+
+
+@implementations
+def test_output_padding_past_the_last_stamp_gets_the_bias(impl: Implementation) -> None:
+    """``output_padding`` reaching past the last stamp adds a position that only the bias
+    reaches (sub-pixel must extend its rows for it)."""
+    x, w = torch.ones(1, 1, 2, device=impl.device), torch.ones(1, 1, 2, device=impl.device)
+    b = torch.tensor([5.0], device=impl.device)
+    got = impl.fn(x, w, b, stride=2, output_padding=1)
+    assert got.cpu().tolist() == [[[6.0, 6.0, 6.0, 6.0, 5.0]]]
+
+
 @implementations
 def test_outputs_are_contiguous(impl: Implementation) -> None:
     """Like torch's: ``.view()`` works on the result, and no larger uncropped buffer is kept

@@ -258,6 +258,10 @@ def test_checked_signatures_skip_only_identical_calls(
         )
     with pytest.raises(TypeError, match="dtype"):
         cpu.conv_transpose1d(x, w.double(), b, **kwargs)
+    with pytest.raises(RuntimeError, match="bias"):  # another bias shape: checked again
+        cpu.conv_transpose1d(x, w, b[:, None], **kwargs)
+    with pytest.raises(TypeError, match="same dtype"):  # another bias dtype: checked again
+        cpu.conv_transpose1d(x, w, b.double(), **kwargs)
     assert len(fresh_signatures) == 1
     unbatched = cpu.conv_transpose1d(x[0], w, b, **kwargs)
     torch.testing.assert_close(unbatched, first[0])
@@ -265,6 +269,9 @@ def test_checked_signatures_skip_only_identical_calls(
     torch.testing.assert_close(
         cpu.conv_transpose1d(x[0], w, b, **kwargs), unbatched, rtol=0, atol=0
     )
+    no_bias = cpu.conv_transpose1d(x, w, None, **kwargs)  # no bias: its own signature
+    torch.testing.assert_close(no_bias, F.conv_transpose1d(x, w, None, **kwargs))
+    assert len(fresh_signatures) == 3
 
 
 def test_tensor_arguments_are_never_remembered(fresh_signatures) -> None:

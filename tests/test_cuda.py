@@ -120,6 +120,20 @@ def test_gradcheck_channel_heavy_float64() -> None:
     assert torch.autograd.gradcheck(fn, (x, w, b), fast_mode=True)
 
 
+def test_every_block_is_computed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With tiny tiles, every loop over blocks runs several times (output channels, input
+    channels, positions, the weight gradient's positions, the input gradient's output
+    channels): forward and all three gradients still equal torch's, in float64."""
+    monkeypatch.setattr(cuda, "choose_tiles", lambda *args: cuda.Tiles(2, 2, 16, False))
+    gen = torch.Generator().manual_seed(8)
+    x, w, b = (torch.randn(*s, generator=gen, dtype=torch.float64) for s in ((2, 16, 40), (16, 16, 3), (16,)))  # fmt: skip
+    kwargs = {"stride": 2, "padding": 1}
+    got = run_with_grads(cuda.conv_transpose1d, x.to(DEVICE), w.to(DEVICE), b.to(DEVICE), **kwargs)
+    want = run_with_grads(F.conv_transpose1d, x, w, b, **kwargs)
+    for g, e in zip(got, want, strict=True):
+        torch.testing.assert_close(g.cpu(), e, atol=1e-10, rtol=1e-10)
+
+
 def test_int64_offsets_give_the_same_result(monkeypatch: pytest.MonkeyPatch) -> None:
     """The int64-offset code path (taken for tensors of >= 2**31 elements) computes the same
     values: forced on here for a small call, in all three kernels."""

@@ -104,6 +104,9 @@ def test_output_size_out_of_range(kind: str) -> None:
             layer(torch.ones(shape), output_size=size)
         with pytest.raises(ValueError, match="output_size must have 1 or"):
             torch.nn.ConvTranspose1d(1, 1, 3, stride=2)(torch.ones(shape), output_size=size)
+    dilated = LAYER_KINDS[kind](ConvTranspose1d(1, 1, 3, stride=1, dilation=3))
+    with pytest.raises(ValueError, match=r"valid sizes range from \[10\] to \[10\]"):
+        dilated(torch.ones(1, 1, 4), output_size=[11])  # torch: the stride, not the dilation
     with torch.no_grad():  # after the errors, the valid sizes still work (nothing remembered)
         assert [layer(x, output_size=n).shape[-1] for n in (9, 10, 9)] == [9, 10, 9]
 
