@@ -129,25 +129,24 @@ def draw_channel_stamps(
     ``weight`` ``(C_in, C_out, K)`` (one group, no padding or dilation): every input channel
     writes into every output channel, through its own row of the weight.
     ``fig.outputs[co]`` is the sum row's values."""
-    c_in, length = len(input), len(input[0])
-    c_out, kernel_size = len(weight[0]), len(weight[0][0])
+    c_in, c_out, kernel_size = len(input), len(weight[0]), len(weight[0][0])
     if len(weight) != c_in:
         raise ValueError(f"weight has {len(weight)} input channels, input {c_in}")
-    full = (length - 1) * stride + kernel_size
     rows: list[tuple[str, dict[int, float], str]] = []  # (label, {position: value}, style)
     outputs = []
     for co in range(c_out):
-        total = [0.0] * full
-        for ci in range(c_in):
-            for i, value in enumerate(input[ci]):
-                if value == 0:
-                    continue
-                cells = {i * stride + k: value * weight[ci][co][k] for k in range(kernel_size)}
-                for t, v in cells.items():
-                    total[t] += v
-                rows.append((f"x[{ci},{i}]={fmt(value)} · weight[{ci},{co}]", cells, "stamp"))
+        # Output channel co is the sum of single-channel cases: input channel ci, kernel
+        # weight[ci, co] (the overlap-add of each, from TransposedCase).
+        cases = [TransposedCase(input[ci], weight[ci][co], stride=stride) for ci in range(c_in)]
+        for ci, case in enumerate(cases):
+            for stamp in case.stamps():
+                if stamp.value != 0:
+                    label = f"x[{ci},{stamp.index}]={fmt(stamp.value)} · weight[{ci},{co}]"
+                    rows.append((label, stamp.cells(), "stamp"))
+        total = [sum(values) for values in zip(*(case.full for case in cases), strict=True)]
         rows.append((f"out[{co}]", dict(enumerate(total)), "sum"))
         outputs.append(total)
+    full = cases[0].full_length
     drawing = Drawing(
         f"ConvTranspose1d({c_in}, {c_out}, {kernel_size}): every input channel stamps into "
         "every output channel",
