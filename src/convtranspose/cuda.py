@@ -183,8 +183,10 @@ def address_span(*tensors: Tensor) -> int:
     )
 
 
-def _common(x: Tensor, *tensors: Tensor) -> dict:
-    """Launch arguments every kernel takes: precision, accumulator, offset width."""
+def _common(*tensors: Tensor) -> dict:
+    """Launch arguments every kernel takes: precision and accumulator (from the first
+    tensor's dtype and device), offset width (from all of them)."""
+    x = tensors[0]
     int64 = address_span(*tensors) >= INT64_THRESHOLD
     return _constants(x.dtype, int64, dot_precision(x.dtype, x.device.type))
 
@@ -233,7 +235,7 @@ def _launch_forward(a: Geometry, x: Tensor, w: Tensor, b: Tensor | None) -> Tens
         *x.stride(), *w.stride(), *y.stride(),
         HAS_BIAS=b is not None, BLOCK_CO=tiles.rows, BLOCK_C=tiles.red, BLOCK_Q=tiles.cols,
         STRIDE_P2=max(2, _pow2(s, 1 << 30)), USE_DOT=tiles.use_dot,
-        num_warps=tiles.num_warps, num_stages=tiles.num_stages, **_common(x, x, w, y),
+        num_warps=tiles.num_warps, num_stages=tiles.num_stages, **_common(x, w, y),
     )  # fmt: skip
     return y
 
@@ -259,7 +261,7 @@ def _launch_input_grad(a: Geometry, grad_y: Tensor, w: Tensor, l_in: int) -> Ten
         n_i_blocks, n_c_blocks,
         *grad_y.stride(), *w.stride(), *grad_x.stride(),
         BLOCK_C=tiles.rows, BLOCK_O=tiles.red, BLOCK_I=tiles.cols, USE_DOT=tiles.use_dot,
-        num_warps=tiles.num_warps, num_stages=tiles.num_stages, **_common(grad_y, grad_y, w, grad_x),
+        num_warps=tiles.num_warps, num_stages=tiles.num_stages, **_common(grad_y, w, grad_x),
     )  # fmt: skip
     return grad_x
 
@@ -290,7 +292,7 @@ def _launch_weight_grad(a: Geometry, x: Tensor, grad_y: Tensor, w: Tensor) -> Te
         n_c_blocks, n_o_blocks,
         *x.stride(), *grad_y.stride(), *grad_w.stride(),
         BLOCK_C=rows, BLOCK_O=cols, BLOCK_I=red, USE_DOT=tiles.use_dot,
-        num_warps=tiles.num_warps, num_stages=tiles.num_stages, **_common(x, x, grad_y, grad_w),
+        num_warps=tiles.num_warps, num_stages=tiles.num_stages, **_common(x, grad_y, grad_w),
     )  # fmt: skip
     return grad_w
 
