@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from convtranspose import benchmark, cpu
-from convtranspose.packed import PACKED
+from convtranspose.packed import PACKED, choose_route
 
 COMMITTED = Path(__file__).parent.parent / "book" / "data" / "benchmark-cpu.json"
 CANDIDATES = {"torch", "chosen", "packed", "torch_module", *cpu.ALGORITHMS}
@@ -42,9 +42,9 @@ def check_report(report: dict, shapes: list[benchmark.Shape]) -> None:
     assert [r["shape"]["name"] for r in report["results"]] == [s.name for s in shapes]
     for result, shape in zip(report["results"], shapes, strict=True):
         assert result["flops"] == shape.flops
-        assert result["chosen"] in cpu.ALGORITHMS
         assert set(result["extra_memory_bytes"]) == CANDIDATES
         check_result(result, CANDIDATES)
+        check_choices_are_current(result, shape)
     ratios = [r["speedup"]["chosen"] for r in report["results"]]
     assert report["geomean_speedup"] == pytest.approx(benchmark.geometric_mean(ratios))
     assert report["min_speedup"] == min(ratios)
@@ -56,6 +56,24 @@ def check_report(report: dict, shapes: list[benchmark.Shape]) -> None:
     assert set(report["geomean_speedup_by_algorithm"]) == CANDIDATES - {"torch"}
     assert report["matmul_gflops"] > 0
     assert report["machine"]["threads"] >= 1
+
+
+def check_choices_are_current(result: dict, shape: benchmark.Shape) -> None:
+    """The algorithm, packed route and memory recorded for a shape are what the current rules
+    and memory model give: committed results taken before a rule changed no longer describe
+    the code chapter 11 explains, and must be rerun."""
+    sizes = (
+        shape.batch, shape.in_channels, shape.out_channels, shape.length, shape.kernel_size,
+        shape.stride, shape.groups, shape.dilation,
+    )  # fmt: skip
+    assert result["chosen"] == cpu.choose_algorithm(*sizes)
+    assert result["packed_route"] == choose_route(*sizes, shape.output_padding)
+    for name in cpu.ALGORITHMS:
+        elements = cpu.workspace_elements(
+            name, shape.batch, shape.in_channels, shape.out_channels, shape.length,
+            shape.kernel_size, shape.stride, shape.dilation, shape.groups,
+        )  # fmt: skip
+        assert result["extra_memory_bytes"][name] == 4 * elements, name
 
 
 def test_quick_run_writes_table_and_json(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -118,9 +118,12 @@ def test_onednn_gradients_and_fallback() -> None:
         strict=True,
     ):
         torch.testing.assert_close(g, e, atol=1e-4, rtol=1e-4)
-    refused = {"stride": 1, "dilation": 3, "output_padding": 2}
     x, w = make((1, 3, 5), (3, 2, 3))
-    torch.testing.assert_close(cpu.onednn(x, w, **refused), F.conv_transpose1d(x, w, **refused))
+    # output_padding past the stride (allowed by torch because it is below the dilation),
+    # at the stride (the boundary oneDNN refuses), and just below it (oneDNN computes it)
+    for stride, output_padding in [(1, 2), (2, 2), (2, 1)]:
+        kw = {"stride": stride, "dilation": 3, "output_padding": output_padding}
+        torch.testing.assert_close(cpu.onednn(x, w, **kw), F.conv_transpose1d(x, w, **kw))
 
 
 def test_inference_and_training_paths_agree() -> None:

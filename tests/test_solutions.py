@@ -10,11 +10,13 @@ so is ``# raises SomeError``: the block must raise it.
 
 from __future__ import annotations
 
+import ast
 import builtins
 import contextlib
 import io
 import json
 import re
+import tokenize
 import warnings
 from pathlib import Path
 
@@ -29,7 +31,6 @@ import matplotlib.pyplot as plt
 NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
 SOLUTION = re.compile(r"\{solution\}[^\n]*\n(.*?)^(?:````|:::)", re.S | re.M)
 PYTHON = re.compile(r"```python\n(.*?)```", re.S)
-PROMISE = re.compile(r"#\s*(True|False)\b")
 RAISES = re.compile(r"#\s*raises\s+(\w+)")
 
 
@@ -81,16 +82,65 @@ def test_solutions_run_and_keep_their_promises(path: Path, monkeypatch) -> None:
     monkeypatch.chdir(path.parent)  # chapters read ../book/data relative to notebooks/
     namespace = chapter_namespace(path)
     for block in solution_blocks(path):
-        out = io.StringIO()
         raises = RAISES.search(block)
         expected = (
             pytest.raises(getattr(builtins, raises[1])) if raises else contextlib.nullcontext()
         )
-        with contextlib.redirect_stdout(out), expected:
-            exec(compile(block, f"{path.name} solution", "exec"), dict(namespace))
+        kept = []
+        with expected:
+            kept = run_and_compare(block, dict(namespace), f"{path.name} solution")
         plt.close("all")
-        promised = PROMISE.findall(block)
-        printed = [line for line in out.getvalue().split() if line in ("True", "False")]
-        assert printed[-len(promised) :] == promised if promised else True, (
-            f"{path.name}: a solution promised {promised} and printed {printed}:\n{block}"
+        broken = [(line, promised, shown) for line, promised, shown in kept if shown != promised]
+        assert not broken, f"{path.name}: a solution's promises were not kept:\n" + "\n".join(
+            f"  {line.strip()}\n    shows {shown!r}" for line, _, shown in broken
         )
+
+
+def promise(comment: str) -> str | None:
+    """What a comment says a statement shows, or None where it is prose. ``# True`` and
+    ``# False``, maybe followed by words, promise that word; a comment that starts like a
+    Python value (a number, a tuple, list or dict, a ``torch.Size``) promises that exact text."""
+    if match := re.match(r"(True|False)\b", comment):
+        return match[1]
+    if re.match(r"[-(\[{\d]|torch\.Size\(", comment):
+        return comment
+    return None
+
+
+def comments(block: str) -> dict[int, str]:
+    """The comment on each line of ``block`` (1-based line numbers), from Python's tokenizer,
+    so a ``#`` inside a string is not taken for one."""
+    tokens = tokenize.generate_tokens(io.StringIO(block).readline)
+    return {t.start[0]: t.string.lstrip("#").strip() for t in tokens if t.type == tokenize.COMMENT}
+
+
+def run_and_compare(block: str, namespace: dict, name: str) -> list[tuple[str, str, str]]:
+    """Run ``block`` one top-level statement at a time and return ``(line, promised, shown)``
+    for every promise (:func:`promise`) a statement carries: on its last line, then on the
+    comment lines right below it, one per line it prints (a loop's lines, or a long value
+    on a line of its own). ``shown`` is the printed line, or, for an expression that printed
+    nothing, ``str`` of its value. A promise anywhere else (inside a loop's body, say) fails:
+    it could not be checked."""
+    lines = block.splitlines()
+    promises = {n: p for n, c in comments(block).items() if (p := promise(c)) is not None}
+    kept = []
+    for statement in ast.parse(block).body:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            if isinstance(statement, ast.Expr):
+                code = compile(ast.Expression(statement.value), name, "eval")
+                value = eval(code, namespace)
+            else:
+                exec(compile(ast.Module([statement], type_ignores=[]), name, "exec"), namespace)
+                value = None
+        numbers = [statement.end_lineno] if statement.end_lineno in promises else []
+        below = statement.end_lineno + 1
+        while below in promises and lines[below - 1].lstrip().startswith("#"):
+            numbers.append(below)
+            below += 1
+        shown = out.getvalue().splitlines() if out.getvalue() else [str(value)]
+        shown = [""] * len(numbers) + shown  # too few lines printed: compare with ""
+        for number, text in zip(numbers, shown[len(shown) - len(numbers) :], strict=True):
+            kept.append((lines[number - 1], promises.pop(number), text))
+    assert not promises, f"{name}: promises not on or below a top-level statement: {promises}"
+    return kept
