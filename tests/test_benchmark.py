@@ -45,6 +45,10 @@ def check_report(report: dict, shapes: list[benchmark.Shape]) -> None:
         assert set(result["extra_memory_bytes"]) == CANDIDATES
         check_result(result, CANDIDATES)
         check_choices_are_current(result, shape)
+        assert result["gemm_only_s"] > 0
+        assert result["gemm_only_gflops"] == pytest.approx(
+            result["flops"] / result["gemm_only_s"] / 1e9
+        )
     ratios = [r["speedup"]["chosen"] for r in report["results"]]
     assert report["geomean_speedup"] == pytest.approx(benchmark.geometric_mean(ratios))
     assert report["min_speedup"] == min(ratios)
@@ -195,6 +199,26 @@ def test_throughput_figure_plots_gflops_against_matmul(close_figures) -> None:
     for name in ("torch", "chosen"):
         assert fig.plotted["gflops"][name] == [r["gflops"][name] for r in report["results"]]
     assert len(fig.axes[0].patches) == 2 * len(report["results"])
+    gemm = [r["gemm_only_gflops"] for r in report["results"]]
+    assert fig.plotted["gemm_only_gflops"] == gemm
+    (ticks,) = fig.axes[0].collections  # one tick per shape, on its row
+    assert ticks.get_offsets()[:, 0].tolist() == pytest.approx(gemm)
+
+
+def test_gemm_only_computes_every_product() -> None:
+    """Both layouts of the bare matrix multiply compute the products chapter 9's GEMM +
+    overlap-add adds up: summed over the taps that land on each output, they give torch's
+    answer (stride = kernel size, so each output receives exactly one product)."""
+    gen = torch.Generator().manual_seed(0)
+    x, w = torch.randn(2, 6, 5, generator=gen), torch.randn(6, 2, 3, generator=gen)
+    want = torch.nn.functional.conv_transpose1d(x, w, stride=3, groups=2)  # (2, 4, 15)
+    calls = benchmark.gemm_only(x, w, groups=2)
+    assert set(calls) == set(benchmark.GEMM_ONLY)
+    by_weight = calls["gemm_only_weight_t"]()  # (N, g, C_out/g*K, L)
+    by_input = calls["gemm_only_input_t"]()  # (N, g, L, C_out/g*K)
+    torch.testing.assert_close(by_input, by_weight.transpose(2, 3))
+    stamps = by_weight.reshape(2, 4, 3, 5).transpose(2, 3).reshape(2, 4, 15)
+    torch.testing.assert_close(stamps, want)
 
 
 def test_algorithm_map_marks_the_choice(close_figures) -> None:

@@ -12,8 +12,9 @@ exact, TF32 off on both sides) and bfloat16.
 How it measures, so that a noisy shared machine cannot fake a speed-up:
 
 - every result is first checked against torch's (a wrong answer is never timed);
-- the candidates run *interleaved*, round after round, in a rotating order, so a burst of
-  load from another process hits them all alike;
+- the candidates run *interleaved*, round after round, so a burst of load from another
+  process hits them all alike, in a new (seeded) order every round, so that no candidate
+  always inherits the same neighbour's freed memory (:func:`time_interleaved`);
 - on the CPU each reading is one call on *cold caches*: a 64 MiB buffer is written before
   every timed call (:func:`cold_cpu_clock`), so weights and inputs come from memory, as for a
   layer inside a network, where every other layer's weights pass through the cache between
@@ -207,12 +208,22 @@ def time_interleaved(
     clock: Callable[[Callable[[], object], int], float],
 ) -> dict[str, list[float]]:
     """Seconds per call of each candidate, one reading per round, the candidates taking
-    turns in a rotating order so that background load hits them all alike."""
+    turns so that background load hits them all alike, in a new order every round (shuffled
+    with a fixed seed: the same orders on every run).
+
+    Not a fixed rotation: each candidate would then nearly always run right after the same
+    neighbour, and what the neighbour leaves behind matters. Memory it has just freed can be
+    handed out again without the operating system mapping fresh pages, so a candidate that
+    follows one with an output of its own size starts warmer. With a fixed rotation, torch's
+    op (which followed torch's own module, same output) measured about 12% faster than the
+    identical op behind this package's checks (``aten``), and adding two candidates to the
+    rotation moved the geometric mean of the speed-ups from 1.04x to 1.14x."""
     names = list(candidates)
     loops = {name: _loops_for(candidates[name], target_s, clock) for name in names}
     readings: dict[str, list[float]] = {name: [] for name in names}
-    for r in range(rounds):
-        for name in names[r % len(names) :] + names[: r % len(names)]:
+    order = random.Random(0)
+    for _ in range(rounds):
+        for name in order.sample(names, len(names)):
             readings[name].append(clock(candidates[name], loops[name]) / loops[name])
     return readings
 
@@ -295,6 +306,28 @@ def torch_workspace_elements(shape: Shape) -> int:
     )  # fmt: skip
 
 
+#: The names under which :func:`run_cpu` times :func:`gemm_only` (not candidates: they compute
+#: only the products, not the output, and are left out of the speed-ups).
+GEMM_ONLY = ("gemm_only_weight_t", "gemm_only_input_t")
+
+
+def gemm_only(x: torch.Tensor, w: torch.Tensor, groups: int) -> dict[str, Callable[[], object]]:
+    """The one matrix multiply every product-based formulation needs (all ``N*L x C_in/g x
+    C_out/g*K`` products of chapter 9's GEMM + overlap-add), with nothing around it: no
+    overlap-add, crop, bias or checks, the weight used as it lies in memory. Two layouts,
+    ``W^T @ x`` and ``x^T @ W``: the matrix library is faster for one or the other depending on
+    the shape. The faster one is how fast the shape's arithmetic alone runs on this machine,
+    a tighter ceiling for that shape than the large square matmul of :func:`matmul_gflops`."""
+    n, c_in, length = x.shape
+    _, c_out_g, k = w.shape
+    wg = w.reshape(groups, c_in // groups, c_out_g * k)
+    xg = x.reshape(n, groups, c_in // groups, length)
+    return {
+        GEMM_ONLY[0]: lambda: torch.matmul(wg.transpose(1, 2), xg),
+        GEMM_ONLY[1]: lambda: torch.matmul(xg.transpose(2, 3), wg),
+    }
+
+
 def _torch_layer(shape: Shape, weight: torch.Tensor, bias: torch.Tensor) -> torch.nn.Module:
     """``torch.nn.ConvTranspose1d`` for ``shape``, holding ``weight`` and ``bias``."""
     layer = torch.nn.ConvTranspose1d(
@@ -352,7 +385,9 @@ def run_cpu(
     algorithms: bool = True,
     clock: Callable[[Callable[[], object], int], float] = cold_cpu_clock,
 ) -> dict:
-    """Time torch, the chosen algorithm and (``algorithms``) every algorithm on each shape.
+    """Time torch, the chosen algorithm and (``algorithms``) every algorithm on each shape,
+    and, in the same interleaved rounds, the shape's matrix multiply alone (:func:`gemm_only`,
+    recorded as ``gemm_only_s``, not as a candidate).
 
     By default each reading is one call on cold caches (:func:`cold_cpu_clock`,
     ``target_s = 0``: one call per reading); ``clock=cpu_clock`` with a ``target_s`` times
@@ -377,7 +412,9 @@ def run_cpu(
             want = candidates["torch"]()
             for name, fn in candidates.items():
                 _check(fn(), want, name, shape, 1e-4)
-            readings = time_interleaved(candidates, rounds, target_s, clock)
+            readings = time_interleaved(candidates | gemm_only(x, w, shape.groups), rounds,
+                                        target_s, clock)  # fmt: skip
+        gemm_only_s = min(min(readings.pop(name)) for name in GEMM_ONLY)
         memory = {"torch": torch_workspace_elements(shape) * 4}
         memory["torch_module"] = memory["torch"]
         for name in cpu.ALGORITHMS:
@@ -397,6 +434,8 @@ def run_cpu(
                 "packed_route": route,
                 "extra_memory_bytes": memory,
                 **_summary(readings, shape),
+                "gemm_only_s": gemm_only_s,
+                "gemm_only_gflops": shape.flops / gemm_only_s / 1e9,
             }
         )
     return {"results": results}
@@ -547,6 +586,11 @@ def format_table(report: dict, device: str) -> str:
             f"{report['geomean_speedup_packed']:.2f}x (slowest {report['min_speedup_packed']:.2f}x)"
         )
         lines.append(f"matmul throughput: {report['matmul_gflops']:.1f} GFLOP/s")
+        shares = [r["gemm_only_s"] / r["min_s"]["torch"] for r in report["results"]]
+        lines.append(
+            f"the matrix multiply alone (benchmark.gemm_only) as a share of torch's time: "
+            f"geometric mean {geometric_mean(shares):.2f} ({min(shares):.2f} to {max(shares):.2f})"
+        )
         per = ", ".join(f"{k} {v:.2f}x" for k, v in report["geomean_speedup_by_algorithm"].items())
         lines.append(f"geometric mean by algorithm: {per}")
     return "\n".join(lines)

@@ -66,10 +66,10 @@ def choose_route(
       shape to torch's op or to the sub-pixel convolution: ``"packed"``. These measurements
       were taken when the layer still returned oneDNN's channels-last result as it came; it
       now copies it into torch's contiguous layout (up to ~0.1 ms on long outputs). In the
-      committed run (``book/data/benchmark-cpu.json``, contiguous outputs) the packed shapes
-      of the default grid run 0.92-1.59x against ``torch.nn.ConvTranspose1d`` (HiFi-GAN's
-      first stage 1.59x, channel-heavy 1.51x), the whole grid 1.18x in geometric mean
-      (1.13-1.18x over three runs); held-out random grids (seeds 41-43) 1.09-1.23x;
+      committed run (``book/data/benchmark-cpu.json``, contiguous outputs, turns shuffled)
+      the packed shapes of the default grid run 0.95-1.69x against ``torch.nn.ConvTranspose1d``
+      (HiFi-GAN's first stage 1.69x, channel-heavy 1.36x), the whole grid 1.19x in geometric
+      mean (1.19-1.21x over three runs); held-out random grids (seeds 51-53) 1.13-1.50x;
     - dilated shapes: not packed. oneDNN's deconvolution with dilation ran 0.6-0.85x of torch's
       op on six random shapes even with its weight packed (torch computes those differently);
     - small problems (0.4-1.0x below ~8 million multiply-adds: oneDNN sets up its kernel on

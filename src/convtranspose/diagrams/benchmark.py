@@ -76,8 +76,10 @@ def draw_speedups(report: dict, candidate: str = "chosen") -> Figure:
 
 def draw_throughput(report: dict, candidates: tuple[str, ...] = ("torch", "chosen")) -> Figure:
     """Achieved GFLOP/s per shape for each candidate, against the machine's float32
-    matrix-multiply throughput (the dashed ceiling). ``fig.plotted``: ``names``,
-    ``gflops`` (candidate -> list), ``matmul_gflops``."""
+    matrix-multiply throughput (the dashed ceiling) and, where the report has it, the shape's
+    own matrix multiply run alone (a black tick per shape: ``benchmark.gemm_only``).
+    ``fig.plotted``: ``names``, ``gflops`` (candidate -> list), ``matmul_gflops``,
+    ``gemm_only_gflops`` (a list, or None)."""
     names, table = _names(report), throughputs(report, candidates)
     ceiling = report["matmul_gflops"]
     fig, ax = plt.subplots(figsize=(7.5, 0.32 * len(names) + 1.4))
@@ -86,12 +88,24 @@ def draw_throughput(report: dict, candidates: tuple[str, ...] = ("torch", "chose
     for i, name in enumerate(candidates):
         ax.barh(y + (len(candidates) / 2 - i - 0.5) * height, table[name], height, label=name)
     ax.axvline(ceiling, color="black", linestyle="--", label=f"matmul {ceiling:.0f} GFLOP/s")
+    gemm = [r["gemm_only_gflops"] for r in report["results"]] if _has_gemm_only(report) else None
+    if gemm:
+        ax.scatter(gemm, y, marker="|", s=160, linewidths=2.5, color="black", zorder=3,
+                   label="its matrix multiply alone")  # fmt: skip
     ax.set_yticks(y, names, fontsize=8)
     ax.set_xlabel("GFLOP/s (2 x multiply-adds / best time)")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3, fontsize=8)
     fig.tight_layout()
-    fig.plotted = {"names": names, "gflops": table, "matmul_gflops": ceiling}
+    fig.plotted = {
+        "names": names, "gflops": table, "matmul_gflops": ceiling, "gemm_only_gflops": gemm,
+    }  # fmt: skip
     return fig
+
+
+def _has_gemm_only(report: dict) -> bool:
+    """Whether every result records :func:`convtranspose.benchmark.gemm_only`'s time (runs
+    made before it was measured do not)."""
+    return all("gemm_only_gflops" in r for r in report["results"])
 
 
 def draw_algorithm_map(report: dict) -> Figure:
