@@ -32,7 +32,9 @@ def make(*shapes, dtype=torch.float32, seed=0, grad=False):
         ((1, 1, 1, 1 << 17, 16, 4, 1, 1, torch.float32), "gemm_overlap_add"),  # long mono
         ((1, 256, 256, 512, 8, 4, 256, 1, torch.float32), "gemm_overlap_add"),  # depthwise
         ((2, 111, 69, 333, 5, 3, 3, 1, torch.float32), "aten"),  # odd groups, short input
-        ((4, 256, 256, 1024, 7, 4, 4, 1, torch.float32), "subpixel"),  # groups, long batch
+        ((4, 32, 32, 1024, 7, 4, 4, 1, torch.float32), "subpixel"),  # thin groups, long batch
+        ((1, 64, 32, 4096, 16, 8, 8, 1, torch.float32), "subpixel"),  # thin groups, unbatched
+        ((4, 256, 256, 1024, 7, 4, 4, 1, torch.float32), "aten"),  # 64 channels per group
         ((1, 128, 64, 512, 7, 3, 2, 1, torch.float32), "aten"),  # groups, unbatched
         ((1, 128, 64, 1024, 7, 8, 1, 1, torch.float32), "gemm_overlap_add"),  # no overlap
         ((1, 64, 64, 256, 3, 4, 1, 1, torch.float32), "aten"),  # no overlap, small
@@ -52,6 +54,8 @@ def make(*shapes, dtype=torch.float32, seed=0, grad=False):
         "depthwise",
         "odd-groups",
         "groups-long-batch",
+        "thin-groups-unbatched",
+        "wide-groups-long-batch",
         "groups-unbatched",
         "no-overlap",
         "no-overlap-small",

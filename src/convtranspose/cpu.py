@@ -661,15 +661,20 @@ def choose_algorithm(
       where torch's op ran at 10-120 GFLOP/s; 0.65-1.0x on shorter inputs):
       ``gemm_overlap_add``, one GEMM and one copy. Below those sizes torch's op wins
       (0.6-0.8x), its native path being one C++ call;
-    - grouped, undilated, batched, at most 64 input channels per group, at least 2**22
-      multiply-adds and at least 1024 input positions in the batch (``batch * length``):
-      ``subpixel``, one grouped oneDNN convolution (3.6x at 4096 positions, seed 2; 2.0x on
-      a 4-group batch of 4). Unbatched or dilated grouped shapes lose with it (0.5-0.8x), and
-      so do small ones (0.47x at 0.7 million multiply-adds, seed 13: oneDNN's ~0.15 ms setup
-      per call) and short inputs, since it rearranges the weight on every call (0.52x at 128
-      positions, seed 21; 0.84-1.1x over several runs at 666 on the odd-group shape, where
-      ``aten`` measured 0.90-0.95x; seeds 13 and 21 therefore no longer count as held out):
-      they go to ``aten``;
+    - grouped, undilated, at most 8 input channels per group, at least 2**22 multiply-adds
+      and at least 1024 input positions in the batch (``batch * length``): ``subpixel``, one
+      grouped oneDNN convolution. Torch's grouped transposed convolution runs such thin
+      groups at 1-12 GFLOP/s; sub-pixel was 1.1-8.9x faster on 33 of 34 such shapes
+      (batches of 1, 2 and 4, 2 to 8 groups, K/stride 4/2, 4/3, 7/3, 8/4, 16/8; 0.89x once),
+      and 6.7x on seed 51's. With 16 to 64 channels per group it is a coin toss (0.94x in
+      geometric mean over 139 such shapes, 0.79-1.03x by family, 0.59-2.8x single shapes: it
+      wins where torch's op happens to be slow for the kernel size and stride, 10/5 above
+      all), so those go to ``aten``. (Until the
+      benchmark shuffled its turns, this line took up to 64 channels per group and batches
+      only, from fewer shapes.) Dilated grouped shapes lose with it (0.5-0.8x), and so do
+      small ones (0.47x at 0.7 million multiply-adds, seed 13: oneDNN's ~0.15 ms setup per
+      call) and short inputs, since it rearranges the weight on every call (0.52x at 128
+      positions, seed 21): they go to ``aten``;
     - everything else, which is every dense shape of the grid (HiFi-GAN, WaveNet-style,
       MelGAN, channel-heavy, dilated, unit stride): ``aten``,
       torch's own op. On cold caches it is little more than its one matrix multiply (for
@@ -689,7 +694,7 @@ def choose_algorithm(
         positions = 128 if kernel_size < stride else 512
         if multiply_adds >= 2**22 and batch * length >= positions:
             return "gemm_overlap_add"
-    if groups > 1 and dilation == 1 and batch > 1 and in_channels // groups <= 64:
+    if groups > 1 and dilation == 1 and in_channels // groups <= 8:
         return "subpixel" if multiply_adds >= 2**22 and batch * length >= 1024 else "aten"
     return "aten"
 

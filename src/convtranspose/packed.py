@@ -69,7 +69,7 @@ def choose_route(
       committed run (``book/data/benchmark-cpu.json``, contiguous outputs, turns shuffled)
       the packed shapes of the default grid run 0.95-1.69x against ``torch.nn.ConvTranspose1d``
       (HiFi-GAN's first stage 1.69x, channel-heavy 1.36x), the whole grid 1.19x in geometric
-      mean (1.19-1.21x over three runs); held-out random grids (seeds 51-53) 1.13-1.50x;
+      mean (1.19-1.21x over three runs); held-out random grids (seeds 51-53, 61, 62) 1.01-1.50x;
     - dilated shapes: not packed. oneDNN's deconvolution with dilation ran 0.6-0.85x of torch's
       op on six random shapes even with its weight packed (torch computes those differently);
     - small problems (0.4-1.0x below ~8 million multiply-adds: oneDNN sets up its kernel on
