@@ -72,12 +72,8 @@ def check_choices_are_current(result: dict, shape: benchmark.Shape) -> None:
     )  # fmt: skip
     assert result["chosen"] == cpu.choose_algorithm(*sizes)
     assert result["packed_route"] == choose_route(*sizes, shape.output_padding)
-    for name in cpu.ALGORITHMS:
-        elements = cpu.workspace_elements(
-            name, shape.batch, shape.in_channels, shape.out_channels, shape.length,
-            shape.kernel_size, shape.stride, shape.dilation, shape.groups,
-        )  # fmt: skip
-        assert result["extra_memory_bytes"][name] == 4 * elements, name
+    for name, size in benchmark.algorithm_memory_bytes(shape).items():
+        assert result["extra_memory_bytes"][name] == size, name
 
 
 def test_quick_run_writes_table_and_json(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -3,9 +3,12 @@
 Solutions sit in markdown dropdowns, so nbval never runs them: a renamed function or a
 changed default would leave an instructor's answer key broken without a failing test. Here
 each chapter's code cells run first (the solutions use what the chapter defined), then each
-```` ```python ```` block of a ``{solution}``, in a copy of the chapter's namespace. A
-``print(...)  # True`` (or ``# False``, maybe followed by words) comment is a promise: the printed values must match;
-so is ``# raises SomeError``: the block must raise it.
+```` ```python ```` block of a ``{solution}``, in a copy of the chapter's namespace, one
+statement at a time. A comment after a statement that says what it shows is a promise:
+``# True`` or ``# False`` (maybe followed by words), or a value written as Python prints it
+(``# [[[3.0, 3.0, 3.0]]]``, ``# 6``, ``# torch.Size([1, 1, 15])``), on the statement's last
+line or on comment lines right below it; what it prints must match (:func:`promise`). So is
+``# raises SomeError``: the block must raise it.
 """
 
 from __future__ import annotations

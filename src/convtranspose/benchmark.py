@@ -295,17 +295,6 @@ def _calls(functions: dict[str, Callable], args: tuple, kwargs: dict) -> dict[st
     return {name: functools.partial(fn, *args, **kwargs) for name, fn in functions.items()}
 
 
-def torch_workspace_elements(shape: Shape) -> int:
-    """torch's CPU op runs oneDNN (whose scratch memory is not counted: 0) unless the batch
-    is one with at most 20480 input elements and no groups; then its native path builds a
-    ``C_out*K x L`` "columns" matrix and col2im's it into the output (the ``aten`` algorithm
-    is torch's op, so :func:`convtranspose.cpu.workspace_elements` knows this rule)."""
-    return cpu.workspace_elements(
-        "aten", shape.batch, shape.in_channels, shape.out_channels, shape.length,
-        shape.kernel_size, shape.stride, shape.dilation, shape.groups,
-    )  # fmt: skip
-
-
 #: The names under which :func:`run_cpu` times :func:`gemm_only` (not candidates: they compute
 #: only the products, not the output, and are left out of the speed-ups).
 GEMM_ONLY = ("gemm_only_weight_t", "gemm_only_input_t")
@@ -326,6 +315,16 @@ def gemm_only(x: torch.Tensor, w: torch.Tensor, groups: int) -> dict[str, Callab
         GEMM_ONLY[0]: lambda: torch.matmul(wg.transpose(1, 2), xg),
         GEMM_ONLY[1]: lambda: torch.matmul(xg.transpose(2, 3), wg),
     }
+
+
+def algorithm_memory_bytes(shape: Shape) -> dict[str, int]:
+    """Bytes of float32 intermediates each :mod:`convtranspose.cpu` algorithm holds at its
+    peak for ``shape`` (:func:`convtranspose.cpu.workspace_elements`)."""
+    sizes = (
+        shape.batch, shape.in_channels, shape.out_channels, shape.length, shape.kernel_size,
+        shape.stride, shape.dilation, shape.groups,
+    )  # fmt: skip
+    return {name: 4 * cpu.workspace_elements(name, *sizes) for name in cpu.ALGORITHMS}
 
 
 def _torch_layer(shape: Shape, weight: torch.Tensor, bias: torch.Tensor) -> torch.nn.Module:
@@ -415,14 +414,11 @@ def run_cpu(
             readings = time_interleaved(candidates | gemm_only(x, w, shape.groups), rounds,
                                         target_s, clock)  # fmt: skip
         gemm_only_s = min(min(readings.pop(name)) for name in GEMM_ONLY)
-        memory = {"torch": torch_workspace_elements(shape) * 4}
-        memory["torch_module"] = memory["torch"]
-        for name in cpu.ALGORITHMS:
-            elements = cpu.workspace_elements(
-                name, shape.batch, shape.in_channels, shape.out_channels, shape.length,
-                shape.kernel_size, shape.stride, shape.dilation, shape.groups,
-            )  # fmt: skip
-            memory[name] = elements * 4
+        memory = algorithm_memory_bytes(shape)
+        # torch's op (functional or module) is the ``aten`` algorithm: oneDNN (its scratch
+        # memory not counted: 0), or, for a batch of one with at most 20480 input elements
+        # and no groups, its native path's ``C_out*K x L`` "columns" matrix.
+        memory["torch"] = memory["torch_module"] = memory["aten"]
         memory["chosen"] = memory[chosen]
         route = layer.route(x)
         memory["packed"] = 0 if route == PACKED else memory[route]

@@ -669,12 +669,12 @@ def choose_algorithm(
       and 6.7x on seed 51's. With 16 to 64 channels per group it is a coin toss (0.94x in
       geometric mean over 139 such shapes, 0.79-1.03x by family, 0.59-2.8x single shapes: it
       wins where torch's op happens to be slow for the kernel size and stride, 10/5 above
-      all), so those go to ``aten``. (Until the
-      benchmark shuffled its turns, this line took up to 64 channels per group and batches
-      only, from fewer shapes.) Dilated grouped shapes lose with it (0.5-0.8x), and so do
-      small ones (0.47x at 0.7 million multiply-adds, seed 13: oneDNN's ~0.15 ms setup per
-      call) and short inputs, since it rearranges the weight on every call (0.52x at 128
-      positions, seed 21): they go to ``aten``;
+      all), so those go to ``aten``. (Until the benchmark shuffled its turns, this line took
+      up to 64 channels per group and batches only, from fewer shapes.) Dilated grouped
+      shapes lose with it (0.5-0.8x), and so do small ones (0.47x at 0.7 million
+      multiply-adds, seed 13: oneDNN's ~0.15 ms setup per call) and short inputs, since it
+      rearranges the weight on every call (0.52x at 128 positions, seed 21): they go to
+      ``aten``;
     - everything else, which is every dense shape of the grid (HiFi-GAN, WaveNet-style,
       MelGAN, channel-heavy, dilated, unit stride): ``aten``,
       torch's own op. On cold caches it is little more than its one matrix multiply (for
