@@ -18,6 +18,8 @@ from convtranspose import benchmark, cpu
 from convtranspose.packed import PACKED, choose_route
 
 COMMITTED = Path(__file__).parent.parent / "book" / "data" / "benchmark-cpu.json"
+#: The held-out run chapter 11 plots for ``aten_aligned``: ``--grid misaligned``.
+COMMITTED_MISALIGNED = COMMITTED.with_name("benchmark-cpu-misaligned.json")
 CANDIDATES = {"torch", "chosen", "packed", "torch_module", *cpu.ALGORITHMS}
 
 
@@ -70,8 +72,10 @@ def check_choices_are_current(result: dict, shape: benchmark.Shape) -> None:
         shape.batch, shape.in_channels, shape.out_channels, shape.length, shape.kernel_size,
         shape.stride, shape.groups, shape.dilation,
     )  # fmt: skip
-    assert result["chosen"] == cpu.choose_algorithm(*sizes)
-    assert result["packed_route"] == choose_route(*sizes, shape.output_padding)
+    geometry = {"padding": shape.padding, "output_padding": shape.output_padding}
+    assert result["chosen"] == cpu.choose_algorithm(*sizes, **geometry)
+    route = choose_route(*sizes, shape.output_padding, padding=shape.padding)
+    assert result["packed_route"] == route
     for name, size in benchmark.algorithm_memory_bytes(shape).items():
         assert result["extra_memory_bytes"][name] == size, name
 
@@ -94,11 +98,22 @@ def test_committed_results_are_complete() -> None:
     check_report(report, benchmark.CPU_GRID)
 
 
+def test_committed_misaligned_results_are_complete() -> None:
+    """The held-out run of the ``aten_aligned`` line that chapter 11 plots: its grid, drawn
+    again from its seed, every algorithm, choices that are still the rule's."""
+    report = json.loads(COMMITTED_MISALIGNED.read_text())
+    assert report["grid"] == "misaligned"
+    check_report(report, benchmark.misaligned_grid(report["seed"]))
+
+
 @pytest.mark.parametrize(
     "grid",
-    [benchmark.CPU_GRID, benchmark.CUDA_GRID, benchmark.QUICK_GRID, benchmark.random_grid(0)],
-    ids=["cpu", "cuda", "quick", "random"],
-)
+    [
+        benchmark.CPU_GRID, benchmark.CUDA_GRID, benchmark.QUICK_GRID, benchmark.random_grid(0),
+        benchmark.misaligned_grid(0),
+    ],
+    ids=["cpu", "cuda", "quick", "random", "misaligned"],
+)  # fmt: skip
 def test_grid_shapes_are_valid_calls(grid: list[benchmark.Shape]) -> None:
     for shape in grid:
         assert shape.output_length >= 1
@@ -119,10 +134,25 @@ def test_cpu_grid_covers_the_promised_cases() -> None:
     assert sum(s.name.startswith("hifigan") for s in shapes) >= 4
 
 
-def test_random_grid_is_reproducible_and_seeded() -> None:
-    assert benchmark.random_grid(3) == benchmark.random_grid(3)
-    assert benchmark.random_grid(3) != benchmark.random_grid(4)
-    assert len(benchmark.random_grid(5, count=4)) == 4
+@pytest.mark.parametrize("draw", [benchmark.random_grid, benchmark.misaligned_grid])
+def test_random_grids_are_reproducible_and_seeded(draw) -> None:
+    assert draw(3) == draw(3)
+    assert draw(3) != draw(4)
+    assert len(draw(5, count=4)) == 4
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_misaligned_grid_draws_what_aten_aligned_is_for(seed: int) -> None:
+    """Every shape it draws is one the rule sends to ``aten_aligned``: an output length
+    that is not a multiple of the stride."""
+    for shape in benchmark.misaligned_grid(seed):
+        assert shape.output_length % shape.stride != 0
+        chosen = cpu.choose_algorithm(
+            shape.batch, shape.in_channels, shape.out_channels, shape.length,
+            shape.kernel_size, shape.stride, shape.groups, shape.dilation,
+            padding=shape.padding, output_padding=shape.output_padding,
+        )  # fmt: skip
+        assert chosen == "aten_aligned"
 
 
 def test_cuda_precisions_are_labelled_apart() -> None:

@@ -31,11 +31,11 @@ def make(*shapes, dtype=torch.float32, seed=0, grad=False):
         ((1, 128, 128, 512, 3, 1, 1, 4, torch.float32), "aten"),  # dilated
         ((1, 1, 1, 1 << 17, 16, 4, 1, 1, torch.float32), "gemm_overlap_add"),  # long mono
         ((1, 256, 256, 512, 8, 4, 256, 1, torch.float32), "gemm_overlap_add"),  # depthwise
-        ((2, 111, 69, 333, 5, 3, 3, 1, torch.float32), "aten"),  # odd groups, short input
+        ((2, 111, 69, 333, 5, 3, 3, 1, torch.float32), "aten_aligned"),  # odd groups
         ((4, 32, 32, 1024, 7, 4, 4, 1, torch.float32), "subpixel"),  # thin groups, long batch
         ((1, 64, 32, 4096, 16, 8, 8, 1, torch.float32), "subpixel"),  # thin groups, unbatched
-        ((4, 256, 256, 1024, 7, 4, 4, 1, torch.float32), "aten"),  # 64 channels per group
-        ((1, 128, 64, 512, 7, 3, 2, 1, torch.float32), "aten"),  # groups, unbatched
+        ((4, 256, 256, 1024, 7, 4, 4, 1, torch.float32), "aten_aligned"),  # 64 per group
+        ((1, 128, 64, 512, 7, 3, 2, 1, torch.float32), "aten_aligned"),  # groups, unbatched
         ((1, 128, 64, 1024, 7, 8, 1, 1, torch.float32), "gemm_overlap_add"),  # no overlap
         ((1, 64, 64, 256, 3, 4, 1, 1, torch.float32), "aten"),  # no overlap, small
         ((1, 512, 512, 32, 7, 10, 1, 1, torch.float32), "aten"),  # no overlap, short input
@@ -71,6 +71,45 @@ def make(*shapes, dtype=torch.float32, seed=0, grad=False):
 )
 def test_choose_algorithm_rule(shape: tuple, expected: str) -> None:
     assert cpu.choose_algorithm(*shape) == expected
+
+
+@pytest.mark.parametrize(
+    ("shape", "geometry", "expected"),
+    [
+        # (batch, c_in, c_out, length, kernel, stride, groups, dilation), (padding, output_padding)
+        ((2, 111, 69, 333, 5, 3, 3, 1), (1, 1), "aten_aligned"),  # 1000 outputs, stride 3
+        ((2, 111, 69, 333, 5, 3, 3, 1), (1, 0), "aten"),  # 999 outputs: whole strides
+        ((4, 512, 256, 32, 16, 8, 1, 1), (3, 0), "aten_aligned"),  # 8*32 + 2 outputs
+        ((4, 512, 256, 32, 16, 8, 1, 1), (4, 0), "aten"),  # HiFi-GAN's padding: 8*32
+        ((1, 512, 256, 32, 16, 8, 1, 1), (3, 0), "aten"),  # torch's native path, not oneDNN
+        ((1, 512, 256, 64, 16, 8, 1, 1), (3, 0), "aten_aligned"),  # 32768 inputs: oneDNN
+        ((2, 128, 128, 512, 5, 2, 1, 3), (1, 0), "aten"),  # dilated: no faster path
+        ((2, 96, 96, 256, 5, 3, 8, 1), (1, 1), "aten"),  # 12 channels per group
+        ((2, 128, 128, 512, 5, 3, 8, 1), (1, 1), "aten_aligned"),  # 16 per group
+        ((2, 64, 64, 512, 3, 1, 1, 1), (1, 0), "aten"),  # stride 1: always whole
+    ],
+)
+def test_choose_algorithm_aligns_outputs(shape: tuple, geometry: tuple, expected: str) -> None:
+    """Shapes torch sends to oneDNN go to ``aten_aligned`` when the output length is not a
+    multiple of the stride (undilated, at least 16 channels per group)."""
+    padding, output_padding = geometry
+    got = cpu.choose_algorithm(*shape, padding=padding, output_padding=output_padding)
+    assert got == expected
+
+
+@pytest.mark.parametrize("stride", [1, 2, 3, 5, 8])
+@pytest.mark.parametrize("output_padding", [0, 1, 2, 4, 7])
+def test_whole_strides(stride: int, output_padding: int) -> None:
+    """The longer call's output starts where the wanted one does, is a multiple of the
+    stride, at most one stride longer, and its output_padding stays below the stride."""
+    for length in range(1, 30):
+        zeros, used = cpu.whole_strides(length, stride, output_padding)
+        longer = length + zeros * stride + used - output_padding
+        assert 0 <= used < stride or (zeros, used) == (0, output_padding)
+        assert longer % stride == 0 or longer == length
+        assert length <= longer < length + stride
+        if length % stride == 0:
+            assert (zeros, used) == (0, output_padding)
 
 
 @pytest.mark.parametrize("groups", [1, 2, 4])
@@ -211,8 +250,8 @@ def test_conv_transpose1d_runs_what_the_rule_names(
     """Whatever the rule returns, ``conv_transpose1d`` runs that algorithm, correctly."""
     calls = []
 
-    def rule(*args):
-        calls.append(args)
+    def rule(*args, **geometry):
+        calls.append((args, geometry))
         return name
 
     monkeypatch.setattr(cpu, "choose_algorithm", rule)
@@ -221,7 +260,7 @@ def test_conv_transpose1d_runs_what_the_rule_names(
     got = cpu.conv_transpose1d(x, w, b, **kw)
     want = F.conv_transpose1d(x, w, b, **kw)
     torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
-    assert calls == [(2, 6, 6, 7, 4, 3, 3, 1, torch.float32)]
+    assert calls == [((2, 6, 6, 7, 4, 3, 3, 1, torch.float32), {"padding": 1, "output_padding": 2})]
     grads = torch.autograd.grad(got.sum(), (x, w, b))
     for g, e in zip(grads, torch.autograd.grad(want.sum(), (x, w, b)), strict=True):
         torch.testing.assert_close(g, e, atol=1e-4, rtol=1e-4)
@@ -233,8 +272,11 @@ def test_conv_transpose1d_runs_what_the_rule_names(
         (((1, 64, 40), (64, 32, 16), (32,)), {"stride": 8, "padding": 4}, "aten"),
         (((2, 64, 160), (64, 1, 8), (64,)), {"stride": (4,), "padding": 2, "groups": 64},
          "gemm_overlap_add"),
+        (((2, 64, 40), (64, 32, 16), (32,)), {"stride": 8, "padding": 3}, "aten_aligned"),
+        (((2, 64, 40), (64, 32, 16), (32,)), {"stride": 8, "padding": 3, "output_padding": 7},
+         "aten_aligned"),  # a zero is appended to the input
     ],
-    ids=["aten", "depthwise"],
+    ids=["aten", "depthwise", "aten_aligned", "aten_aligned-longer-input"],
 )  # fmt: skip
 def test_checked_signatures_skip_only_identical_calls(
     fresh_signatures, shapes: tuple, kwargs: dict, algorithm: str

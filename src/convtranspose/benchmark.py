@@ -66,6 +66,7 @@ __all__ = [
     "geometric_mean",
     "main",
     "matmul_gflops",
+    "misaligned_grid",
     "precision_label",
     "random_grid",
     "run_cpu",
@@ -180,6 +181,35 @@ def random_grid(seed: int, count: int = 12) -> list[Shape]:
         batch = rng.choice([1, 1, 2, 4])
         sizes = (batch, channels, c_out, length, kernel, stride, padding, 0, groups, dilation)
         shapes.append(Shape(*sizes, name=f"random{seed}-{i}"))
+    return shapes
+
+
+def misaligned_grid(seed: int, count: int = 12) -> list[Shape]:
+    """``count`` random shapes that :func:`convtranspose.cpu.choose_algorithm` sends to
+    ``aten_aligned`` (an output length that is not a multiple of the stride, among others):
+    the held-out check of that line of the rule, drawn from the ranges of the sweeps behind
+    it (at most 2**27 multiply-adds, to keep a run to minutes)."""
+    rng = random.Random(seed)
+    shapes: list[Shape] = []
+    while len(shapes) < count:
+        stride = rng.choice([2, 3, 4, 5, 6, 8, 10])
+        kernel = max(2, rng.choice([stride + 1, 2 * stride - 1, 2 * stride, 2 * stride + 1,
+                                    3 * stride, 3, 4, 5, 7]))  # fmt: skip
+        groups = rng.choice([1, 1, 2, 4])
+        channels = rng.choice([32, 64, 128, 256, 512])
+        c_out = rng.choice([channels // 2, channels])
+        length = max(16, min(rng.choice([32, 64, 128, 256, 512, 1024, 2048]), 2**18 // channels))
+        batch = rng.choice([1, 1, 2, 4])
+        padding = rng.randint(0, (kernel - 1) // 2)
+        output_padding = rng.randint(0, stride - 1)
+        sizes = (batch, channels, c_out, length, kernel, stride, padding, output_padding, groups)
+        shape = Shape(*sizes, name=f"misaligned{seed}-{len(shapes)}")
+        chosen = cpu.choose_algorithm(
+            batch, channels, c_out, length, kernel, stride, groups,
+            padding=padding, output_padding=output_padding,
+        )  # fmt: skip
+        if chosen == "aten_aligned" and shape.flops <= 2**28:
+            shapes.append(shape)
     return shapes
 
 
@@ -324,7 +354,8 @@ def algorithm_memory_bytes(shape: Shape) -> dict[str, int]:
         shape.batch, shape.in_channels, shape.out_channels, shape.length, shape.kernel_size,
         shape.stride, shape.dilation, shape.groups,
     )  # fmt: skip
-    return {name: 4 * cpu.workspace_elements(name, *sizes) for name in cpu.ALGORITHMS}
+    geometry = {"padding": shape.padding, "output_padding": shape.output_padding}
+    return {name: 4 * cpu.workspace_elements(name, *sizes, **geometry) for name in cpu.ALGORITHMS}
 
 
 def _torch_layer(shape: Shape, weight: torch.Tensor, bias: torch.Tensor) -> torch.nn.Module:
@@ -397,6 +428,7 @@ def run_cpu(
         chosen = cpu.choose_algorithm(
             shape.batch, shape.in_channels, shape.out_channels, shape.length,
             shape.kernel_size, shape.stride, shape.groups, shape.dilation,
+            padding=shape.padding, output_padding=shape.output_padding,
         )  # fmt: skip
         functions = {"torch": F.conv_transpose1d, "chosen": cpu.conv_transpose1d}
         if algorithms:
@@ -611,11 +643,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     parser.add_argument(
-        "--grid", choices=["default", "random"], default="default",
-        help="the hand-picked realistic grid, or shapes drawn at random (held out)",
+        "--grid", choices=["default", "random", "misaligned"], default="default",
+        help="the hand-picked realistic grid, shapes drawn at random (held out), or random "
+        "shapes whose output length is not a multiple of the stride",
     )  # fmt: skip
-    parser.add_argument("--seed", type=int, default=0, help="seed of --grid random")
-    parser.add_argument("--count", type=int, default=12, help="shapes in --grid random")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random grids")
+    parser.add_argument("--count", type=int, default=12, help="shapes in a random grid")
     parser.add_argument("--quick", action="store_true", help="a tiny grid, few rounds (smoke test)")
     parser.add_argument(
         "--rounds", type=int, default=None, help="interleaved readings per candidate"
@@ -629,6 +662,8 @@ def _grid(args: argparse.Namespace) -> list[Shape]:
         return QUICK_GRID
     if args.grid == "random":
         return random_grid(args.seed, args.count)
+    if args.grid == "misaligned":
+        return misaligned_grid(args.seed, args.count)
     return CPU_GRID if args.device == "cpu" else CUDA_GRID
 
 
@@ -646,7 +681,7 @@ def main(argv: list[str] | None = None) -> dict:
     report = {
         "device": args.device,
         "grid": "quick" if args.quick else args.grid,
-        "seed": args.seed if args.grid == "random" else None,
+        "seed": None if args.grid == "default" else args.seed,
         "rounds": rounds,
         "timing": "one call per reading, caches flushed before each"
         if args.device == "cpu"

@@ -1,6 +1,6 @@
 """Vectorised CPU implementations of ``conv_transpose1d``, built from torch tensor ops.
 
-Seven algorithms compute the same thing (chapter 09 derives the first five from the
+Eight algorithms compute the same thing (chapter 09 derives the first five from the
 definition, chapter 11 measures them all):
 
 - :func:`scatter`: the definition. Every input element stamps its scaled kernel onto the
@@ -20,6 +20,8 @@ definition, chapter 11 measures them all):
   for most shapes anyway, minus torch's shape heuristic.
 - :func:`aten`: torch's own operator behind this package's checks, the baseline, for the
   shapes where no reformulation is faster.
+- :func:`aten_aligned`: torch's operator asked for an output whose length is a multiple of
+  the stride, then cropped: oneDNN computes such outputs markedly faster.
 
 :func:`conv_transpose1d` picks one per call with the rule in :func:`choose_algorithm`.
 Every algorithm keeps the contract of :func:`torch.nn.functional.conv_transpose1d`: all
@@ -44,6 +46,7 @@ from .cost import stamp_multiplies
 __all__ = [
     "ALGORITHMS",
     "aten",
+    "aten_aligned",
     "choose_algorithm",
     "conv_transpose1d",
     "gemm_overlap_add",
@@ -51,6 +54,8 @@ __all__ = [
     "polyphase",
     "scatter",
     "subpixel",
+    "torch_runs_onednn",
+    "whole_strides",
     "workspace_elements",
     "zero_insertion",
 ]
@@ -395,6 +400,40 @@ def _aten(a: Conv1dArgs) -> Tensor:
     )
 
 
+def whole_strides(output_length: int, stride: int, output_padding: int) -> tuple[int, int]:
+    """How to ask torch's op for an output whose length is a multiple of ``stride`` (the
+    smallest one at least ``output_length`` long, same start): ``(zeros, output_padding)``,
+    the zero samples to append to the input (each lengthens the output by ``stride``) and the
+    ``output_padding`` to use instead, always below ``stride``. ``(0, output_padding)`` when
+    the length is already a multiple."""
+    missing = -output_length % stride
+    return (0, output_padding) if missing == 0 else divmod(output_padding + missing, stride)
+
+
+def _aligned_call(
+    x: Tensor, weight: Tensor, bias: Tensor | None, stride: int, padding: int,
+    output_padding: int, groups: int, dilation: int, output_length: int,
+) -> Tensor:  # fmt: skip
+    """torch's op on an output of whole strides, cropped to ``output_length`` (see
+    :data:`aten_aligned`), on checked integer arguments; batched or unbatched ``x``."""
+    zeros, used = whole_strides(output_length, stride, output_padding)
+    if (zeros, used) == (0, output_padding):
+        return torch.conv_transpose1d(
+            x, weight, bias, stride, padding, output_padding, groups, dilation
+        )
+    if zeros:
+        x = F.pad(x, (0, zeros))
+    y = torch.conv_transpose1d(x, weight, bias, stride, padding, used, groups, dilation)
+    return y[..., :output_length].contiguous()
+
+
+def _aten_aligned(a: Conv1dArgs) -> Tensor:
+    return _aligned_call(
+        a.input, a.weight, a.bias, a.stride, a.padding, a.output_padding, a.groups,
+        a.dilation, a.output_length,
+    )  # fmt: skip
+
+
 # ---------------------------------------------------------------------------------------------
 # Public functions
 # ---------------------------------------------------------------------------------------------
@@ -550,6 +589,24 @@ aten = _public(
 )
 
 
+aten_aligned = _public(
+    _aten_aligned,
+    "aten_aligned",
+    """torch's own operator, asked for an output whose length is a multiple of ``stride``,
+    then cropped to the length wanted.
+
+    oneDNN's transposed convolution (torch's op for most shapes) takes up to about 1.5 times
+    as long when the output length is not a multiple of the stride: it computes the output as
+    ``stride`` interleaved phases, and phases of unequal length take a slower path (chapter
+    11). A longer output costs almost nothing more: ``output_padding`` (kept below ``stride``)
+    and, where that cannot reach, one zero appended to the input lengthen it to whole
+    strides, and the extra samples at the end are dropped (a copy of the output). The
+    positions kept are computed exactly as torch computes them. Same contract as
+    :func:`torch.nn.functional.conv_transpose1d`.
+    """,
+)
+
+
 #: Every CPU algorithm by name; the shared test suite checks each one against torch.
 ALGORITHMS: dict[str, Callable[..., Tensor]] = {
     "scatter": scatter,
@@ -559,6 +616,7 @@ ALGORITHMS: dict[str, Callable[..., Tensor]] = {
     "subpixel": subpixel,
     "onednn": onednn,
     "aten": aten,
+    "aten_aligned": aten_aligned,
 }
 
 
@@ -571,6 +629,7 @@ _IMPLEMENTATIONS: dict[str, Callable[[Conv1dArgs], Tensor]] = {
     "subpixel": _subpixel,
     "onednn": _onednn,
     "aten": _aten,
+    "aten_aligned": _aten_aligned,
 }
 
 
@@ -584,14 +643,27 @@ def workspace_elements(
     stride: int = 1,
     dilation: int = 1,
     groups: int = 1,
+    *,
+    padding: int = 0,
+    output_padding: int = 0,
 ) -> int:
     """Elements of the intermediate tensors ``name`` holds at its peak besides its output
     (computed from the code, not measured; for scatter and GEMM + overlap-add the stamps and
     the uncropped output they are added into, alive together): the memory an algorithm needs
-    on top of torch's answer. Multiply by the element size for bytes."""
+    on top of torch's answer. Multiply by the element size for bytes. (Only ``aten_aligned``
+    depends on ``padding`` and ``output_padding``.)"""
     n, c_in, c_out, length, k, s, d = (
         batch, in_channels, out_channels, length, kernel_size, stride, dilation,
     )  # fmt: skip
+    if name == "aten_aligned":  # torch's op on a longer input and output, then the crop
+        out_len = (length - 1) * s - 2 * padding + d * (k - 1) + output_padding + 1
+        zeros, output_padding_used = whole_strides(out_len, s, output_padding)
+        if (zeros, output_padding_used) == (0, output_padding):
+            return workspace_elements("aten", n, c_in, c_out, length, k, s, d, groups)
+        padded_input = n * c_in * (length + zeros) if zeros else 0
+        whole_output = n * c_out * -(-out_len // s) * s
+        torch_op = workspace_elements("aten", n, c_in, c_out, length + zeros, k, s, d, groups)
+        return torch_op + padded_input + whole_output
     stamps = n * c_out * k * length  # one product per (input element, tap, output channel)
     full = n * c_out * ((length - 1) * s + d * (k - 1) + 1)  # the uncropped output
     rows = d * (k - 1) // s + 1
@@ -607,8 +679,7 @@ def workspace_elements(
     if name == "onednn":
         return 0  # oneDNN's scratch memory is its own, not counted here
     if name == "aten":  # torch's op: its col2im columns on its native path, else oneDNN's own
-        native = n == 1 and c_in * length <= 20480 and groups == 1
-        return c_out * k * length if native else 0
+        return 0 if torch_runs_onednn(n, c_in, length, groups) else c_out * k * length
     if name == "subpixel":  # the stacked phase kernels (a copy of the whole weight, every
         # call), and the convolution's result, interleaved
         return c_in * (c_out // groups) * s * rows + 2 * n * c_out * s * (length + rows - 1)
@@ -625,6 +696,9 @@ def choose_algorithm(
     groups: int = 1,
     dilation: int = 1,
     dtype: torch.dtype = torch.float32,
+    *,
+    padding: int = 0,
+    output_padding: int = 0,
 ) -> str:
     """The algorithm :func:`conv_transpose1d` runs for a shape (a name in :data:`ALGORITHMS`).
 
@@ -675,8 +749,24 @@ def choose_algorithm(
       multiply-adds, seed 13: oneDNN's ~0.15 ms setup per call) and short inputs, since it
       rearranges the weight on every call (0.52x at 128 positions, seed 21): they go to
       ``aten``;
+    - shapes torch's op sends to oneDNN (:func:`torch_runs_onednn`: a batch, groups, or more
+      than 20480 input elements), undilated, with at least 16 input channels per group, whose
+      output length is not a multiple of the stride: ``aten_aligned``, torch's op asked for
+      whole strides and cropped. oneDNN's deconvolution computes ``stride`` interleaved
+      phases and takes up to about 1.5 times as long when they are of unequal length (a
+      256->128-channel layer, K=16, stride 8, 1024 inputs: 113 GFLOP/s at padding 4, 74-79 at
+      padding 1 or 3 or with ``output_padding=1``). On 35 random such shapes (a sweep drawn
+      as :func:`convtranspose.benchmark.misaligned_grid` draws, before it existed;
+      2**18.6-2**31.9 multiply-adds, strides 2-10) ``aten_aligned`` was 1.29x faster than
+      torch in geometric mean (0.83-2.85x; the two below 0.95 are 0.2-0.3 ms calls, where
+      ``aten`` measured 0.85 and 0.89), where ``aten`` measured 0.95x. It loses with thin
+      groups (0.74x on 40 shapes with 2-8 channels per group: oneDNN takes another path
+      there) and does not help dilated shapes (0.89x on 39), which go to ``aten``. The
+      ``2**19`` floor comes from the misaligned grids of seeds 1 and 2 (1.61x and 1.26x, the
+      losses 0.71-0.93x all below it); held out, seeds 3 and 4 gave 1.26x and 1.29x
+      (slowest 0.88x and 0.99x; seed 3 is ``book/data/benchmark-cpu-misaligned.json``);
     - everything else, which is every dense shape of the grid (HiFi-GAN, WaveNet-style,
-      MelGAN, channel-heavy, dilated, unit stride): ``aten``,
+      MelGAN, channel-heavy, dilated, unit stride), all with outputs of whole strides: ``aten``,
       torch's own op. On cold caches it is little more than its one matrix multiply (for
       HiFi-GAN's first stage the GEMM alone, ``W^T @ x``, takes 1.6 of torch's 1.7-2.0 ms;
       reading the 8 MB weight from memory takes 0.2 ms of that),
@@ -696,7 +786,25 @@ def choose_algorithm(
             return "gemm_overlap_add"
     if groups > 1 and dilation == 1 and in_channels // groups <= 8:
         return "subpixel" if multiply_adds >= 2**22 and batch * length >= 1024 else "aten"
+    out_length = (length - 1) * stride - 2 * padding + dilation * (kernel_size - 1)
+    out_length += output_padding + 1
+    if (
+        out_length % stride
+        and dilation == 1
+        and in_channels // groups >= 16
+        and multiply_adds >= 2**19
+        and torch_runs_onednn(batch, in_channels, length, groups)
+    ):
+        return "aten_aligned"
     return "aten"
+
+
+def torch_runs_onednn(batch: int, in_channels: int, length: int, groups: int = 1) -> bool:
+    """Whether torch's CPU op hands a float32 shape to oneDNN: its dispatcher's test for
+    1-d inputs (``use_mkldnn`` in ATen's ``Convolution.cpp``, written for images) sends a
+    batch of one with at most 20480 input elements and no groups to its own GEMM + col2im
+    path instead."""
+    return batch > 1 or groups > 1 or in_channels * length > 20480
 
 
 #: Calls that passed the argument checks, by signature (:func:`_signature`): the algorithm
@@ -754,8 +862,8 @@ def conv_transpose1d(
     which is 15-25% of a 0.2 ms problem. A call whose signature (:func:`_signature`) already
     passed the checks therefore skips them and the rule: the same signature can only get the
     same verdict and the same choice, and a call that fails the checks is never remembered,
-    so every bad call still raises exactly as before. Calls routed to ``aten`` go straight
-    to torch's op.
+    so every bad call still raises exactly as before. Calls routed to ``aten`` or
+    ``aten_aligned`` go straight to torch's op.
     """
     try:
         key = _signature(input, weight, bias, stride, padding, output_padding, groups, dilation)
@@ -768,9 +876,11 @@ def conv_transpose1d(
             return torch.conv_transpose1d(
                 input, weight, bias, stride, padding, output_padding, groups, dilation
             )
+        # checked = (stride, padding, output_padding, groups, dilation, C_out, L_out)
+        if name == "aten_aligned":
+            return _aligned_call(input, weight, bias, *checked[:5], checked[6])
         batched = input.dim() == 3
         x = input if batched else input.unsqueeze(0)
-        # checked = (stride, padding, output_padding, groups, dilation, C_out, L_out)
         b = None if bias is None else bias.contiguous()  # as the checks make it
         a = Conv1dArgs(x, weight, b, *checked[:5], batched, *checked[5:])
         return _run_checked(_IMPLEMENTATIONS[name], a)
@@ -781,6 +891,7 @@ def conv_transpose1d(
     name = choose_algorithm(
         x.shape[0], x.shape[1], a.out_channels, x.shape[2], a.kernel_size,
         a.stride, a.groups, a.dilation, x.dtype,
+        padding=a.padding, output_padding=a.output_padding,
     )  # fmt: skip
     if key is not None and x.numel() > 0:
         if len(_CHECKED) >= _CHECKED_SIZE:

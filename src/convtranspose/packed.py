@@ -25,6 +25,7 @@ import copy
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from . import cpu
@@ -53,6 +54,8 @@ def choose_route(
     dilation: int = 1,
     output_padding: int = 0,
     dtype: torch.dtype = torch.float32,
+    *,
+    padding: int = 0,
 ) -> str:
     """``"packed"`` or the name of the :mod:`convtranspose.cpu` algorithm to run instead.
 
@@ -66,10 +69,11 @@ def choose_route(
       shape to torch's op or to the sub-pixel convolution: ``"packed"``. These measurements
       were taken when the layer still returned oneDNN's channels-last result as it came; it
       now copies it into torch's contiguous layout (up to ~0.1 ms on long outputs). In the
-      committed run (``book/data/benchmark-cpu.json``, contiguous outputs, turns shuffled)
-      the packed shapes of the default grid run 0.95-1.69x against ``torch.nn.ConvTranspose1d``
-      (HiFi-GAN's first stage 1.69x, channel-heavy 1.36x), the whole grid 1.19x in geometric
-      mean (1.19-1.21x over three runs); held-out random grids (seeds 51-53, 61, 62) 1.01-1.50x;
+      committed run (``book/data/benchmark-cpu.json``, contiguous outputs, turns shuffled,
+      outputs asked for in whole strides) the packed shapes of the default grid run
+      0.94-1.76x against ``torch.nn.ConvTranspose1d`` (HiFi-GAN's first stage 1.76x, the odd
+      grouped layer 1.55x, channel-heavy 1.44x), the whole grid 1.25x in geometric mean
+      (1.22-1.25x over three runs); held-out random grids (seeds 81, 82, 91) 1.32-1.34x;
     - dilated shapes: not packed. oneDNN's deconvolution with dilation ran 0.6-0.85x of torch's
       op on six random shapes even with its weight packed (torch computes those differently);
     - small problems (0.4-1.0x below ~8 million multiply-adds: oneDNN sets up its kernel on
@@ -82,11 +86,12 @@ def choose_route(
       :mod:`convtranspose.cpu`'s choice.
     """
     chosen = cpu.choose_algorithm(
-        batch, in_channels, out_channels, length, kernel_size, stride, groups, dilation, dtype
-    )
+        batch, in_channels, out_channels, length, kernel_size, stride, groups, dilation, dtype,
+        padding=padding, output_padding=output_padding,
+    )  # fmt: skip
     multiply_adds = stamp_multiplies(batch, in_channels, out_channels, length, kernel_size, groups)
     if (
-        chosen in ("aten", "subpixel")
+        chosen in ("aten", "aten_aligned", "subpixel")
         and dilation == 1
         and output_padding < stride
         and dtype in (torch.float32, torch.bfloat16)
@@ -274,15 +279,28 @@ class PackedConvTranspose1d(nn.Module):
         x = a.input
         shape = (x.shape[0], x.shape[1], a.out_channels, x.shape[2], a.kernel_size, a.stride)
         if x.numel() == 0 or not cpu._onednn_deconv_ok(a):  # oneDNN cannot: cpu's choice
-            return cpu.choose_algorithm(*shape, a.groups, a.dilation, x.dtype)
+            return cpu.choose_algorithm(
+                *shape, a.groups, a.dilation, x.dtype,
+                padding=a.padding, output_padding=a.output_padding,
+            )  # fmt: skip
         if self.algorithm == PACKED:
             return PACKED
-        return choose_route(*shape, a.groups, a.dilation, a.output_padding, x.dtype)
+        return choose_route(
+            *shape, a.groups, a.dilation, a.output_padding, x.dtype, padding=a.padding
+        )
 
     def _deconvolve(self, input: Tensor, output_padding: int) -> Tensor:
         """oneDNN's deconvolution of height one with the packed weight: ``(N, C_in, 1, L)``
         in, ``(N, C_out, 1, L_out)`` out, on a batched input that passed the checks. (The
-        packed layout serves any input length and ``output_padding``.)"""
+        packed layout serves any input length and ``output_padding``.) As in
+        :func:`convtranspose.cpu.aten_aligned`, oneDNN is asked for an output of whole
+        strides, faster to compute, and the copy into torch's layout below drops the rest."""
+        k = self.weight.shape[-1]
+        length = (input.shape[-1] - 1) * self.stride - 2 * self.padding + output_padding
+        length += self.dilation * (k - 1) + 1
+        zeros, output_padding = cpu.whole_strides(length, self.stride, output_padding)
+        if zeros:
+            input = F.pad(input, (0, zeros))
         # 2-d arguments: height 1 (no padding, stride 1, dilation 1), then the 1-d ones.
         geometry = (
             [0, self.padding], [0, output_padding], [1, self.stride], [1, self.dilation]
@@ -299,7 +317,7 @@ class PackedConvTranspose1d(nn.Module):
         # position together): copied into torch's layout, as torch's op returns it. The copy
         # costs up to ~0.1 ms on long outputs (chapter 11); skipping it would hand a
         # non-contiguous tensor, and the same copy, to whatever reads the output.
-        return out[:, :, 0, :].contiguous()
+        return out[:, :, 0, :length].contiguous()
 
 
 def pack(model: nn.Module) -> nn.Module:
