@@ -40,7 +40,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ._phases import tap_step
-from .arguments import Conv1dArgs, check_conv_transpose1d
+from .arguments import Conv1dArgs, check_conv_transpose1d, transposed_length
 from .cost import stamp_multiplies
 
 __all__ = [
@@ -656,7 +656,7 @@ def workspace_elements(
         batch, in_channels, out_channels, length, kernel_size, stride, dilation,
     )  # fmt: skip
     if name == "aten_aligned":  # torch's op on a longer input and output, then the crop
-        out_len = (length - 1) * s - 2 * padding + d * (k - 1) + output_padding + 1
+        out_len = transposed_length(length, k, s, padding, output_padding, d)
         zeros, output_padding_used = whole_strides(out_len, s, output_padding)
         if (zeros, output_padding_used) == (0, output_padding):
             return workspace_elements("aten", n, c_in, c_out, length, k, s, d, groups)
@@ -786,8 +786,7 @@ def choose_algorithm(
             return "gemm_overlap_add"
     if groups > 1 and dilation == 1 and in_channels // groups <= 8:
         return "subpixel" if multiply_adds >= 2**22 and batch * length >= 1024 else "aten"
-    out_length = (length - 1) * stride - 2 * padding + dilation * (kernel_size - 1)
-    out_length += output_padding + 1
+    out_length = transposed_length(length, kernel_size, stride, padding, output_padding, dilation)
     if (
         out_length % stride
         and dilation == 1

@@ -29,7 +29,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from . import cpu
-from .arguments import Conv1dArgs, check_conv_transpose1d, output_padding_for, single
+from .arguments import (
+    Conv1dArgs,
+    check_conv_transpose1d,
+    output_padding_for,
+    single,
+    transposed_length,
+)
 from .cost import stamp_multiplies
 
 __all__ = ["PackedConvTranspose1d", "choose_route", "pack"]
@@ -295,9 +301,10 @@ class PackedConvTranspose1d(nn.Module):
         packed layout serves any input length and ``output_padding``.) As in
         :func:`convtranspose.cpu.aten_aligned`, oneDNN is asked for an output of whole
         strides, faster to compute, and the copy into torch's layout below drops the rest."""
-        k = self.weight.shape[-1]
-        length = (input.shape[-1] - 1) * self.stride - 2 * self.padding + output_padding
-        length += self.dilation * (k - 1) + 1
+        length = transposed_length(
+            input.shape[-1], self.weight.shape[-1], self.stride, self.padding, output_padding,
+            self.dilation,
+        )  # fmt: skip
         zeros, output_padding = cpu.whole_strides(length, self.stride, output_padding)
         if zeros:
             input = F.pad(input, (0, zeros))
