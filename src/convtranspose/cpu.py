@@ -701,6 +701,8 @@ def choose_algorithm(
     output_padding: int = 0,
 ) -> str:
     """The algorithm :func:`conv_transpose1d` runs for a shape (a name in :data:`ALGORITHMS`).
+    ``padding`` and ``output_padding`` are the call's: with the rest they give the output
+    length, which one line of the rule reads (leaving them at 0 describes a call without).
 
     The rule, from interleaved best-of-15 to best-of-31 cold-cache timings (one call per
     reading, a 64 MiB buffer written before each, as ``python -m convtranspose.benchmark``
@@ -799,10 +801,10 @@ def choose_algorithm(
 
 
 def torch_runs_onednn(batch: int, in_channels: int, length: int, groups: int = 1) -> bool:
-    """Whether torch's CPU op hands a float32 shape to oneDNN: its dispatcher's test for
-    1-d inputs (``use_mkldnn`` in ATen's ``Convolution.cpp``, written for images) sends a
-    batch of one with at most 20480 input elements and no groups to its own GEMM + col2im
-    path instead."""
+    """Whether torch's CPU op hands a float32 shape to oneDNN (on a build with oneDNN
+    enabled, the default): its dispatcher's test for 1-d inputs (``use_mkldnn`` in ATen's
+    ``Convolution.cpp``, written for images) sends a batch of one with at most 20480 input
+    elements and no groups to its own GEMM + col2im path instead."""
     return batch > 1 or groups > 1 or in_channels * length > 20480
 
 
