@@ -8,6 +8,10 @@ fallbacks), half precision, and the analytic workspace sizes.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -334,3 +338,39 @@ def test_tensor_arguments_are_never_remembered(fresh_signatures) -> None:
     assert not fresh_signatures
     assert first.shape[-1] == 11 and second.shape[-1] == 15
     torch.testing.assert_close(second, F.conv_transpose1d(x, w, stride=3))
+
+
+#: Runs torch's op on each shape, printing a marker before each call (oneDNN logs after it).
+_WHICH_PATH = """
+import sys
+
+import torch
+import torch.nn.functional as F
+
+for batch, channels, length, groups in {shapes!r}:
+    x = torch.randn(batch, channels, length)
+    w = torch.randn(channels, 16 // groups, 4)
+    print("CASE", flush=True)
+    F.conv_transpose1d(x, w, stride=2, groups=groups)
+    sys.stdout.flush()
+"""
+
+
+@pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="torch built without oneDNN")
+def test_torch_runs_onednn_is_what_torch_does() -> None:
+    """The rule's model of torch's dispatcher (which shapes reach oneDNN) against what
+    oneDNN itself reports running (``ONEDNN_VERBOSE=1`` prints every primitive it executes):
+    a torch upgrade that moves the 20480-element threshold fails here."""
+    shapes = [(1, 64, 320, 1), (1, 64, 321, 1), (2, 16, 16, 1), (1, 16, 16, 2), (1, 16, 16, 1)]
+    env = {**os.environ, "ONEDNN_VERBOSE": "1"}
+    run = subprocess.run(
+        [sys.executable, "-c", _WHICH_PATH.format(shapes=shapes)],
+        env=env, capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    cases = run.stdout.split("CASE\n")[1:]
+    assert len(cases) == len(shapes)
+    for (batch, channels, length, groups), log in zip(shapes, cases, strict=True):
+        ran_onednn = ",deconvolution," in log
+        assert ran_onednn == cpu.torch_runs_onednn(batch, channels, length, groups), (
+            batch, channels, length, groups,
+        )  # fmt: skip
