@@ -79,7 +79,7 @@ def choose_route(
       outputs asked for in whole strides) the packed shapes of the default grid run
       0.94-1.76x against ``torch.nn.ConvTranspose1d`` (HiFi-GAN's first stage 1.76x, the odd
       grouped layer 1.55x, channel-heavy 1.44x), the whole grid 1.25x in geometric mean
-      (1.22-1.25x over three runs); held-out random grids (seeds 81, 82, 91) 1.32-1.34x;
+      (1.22-1.25x over three runs); held-out random grids (seeds 81, 82, 91, 101-103) 1.20-1.41x;
     - dilated shapes: not packed. oneDNN's deconvolution with dilation ran 0.6-0.85x of torch's
       op on six random shapes even with its weight packed (torch computes those differently);
     - small problems (0.4-1.0x below ~8 million multiply-adds: oneDNN sets up its kernel on
