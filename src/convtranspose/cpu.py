@@ -417,14 +417,10 @@ def _aligned_call(
     """torch's op on an output of whole strides, cropped to ``output_length`` (see
     :data:`aten_aligned`), on checked integer arguments; batched or unbatched ``x``."""
     zeros, used = whole_strides(output_length, stride, output_padding)
-    if (zeros, used) == (0, output_padding):
-        return torch.conv_transpose1d(
-            x, weight, bias, stride, padding, output_padding, groups, dilation
-        )
     if zeros:
         x = F.pad(x, (0, zeros))
     y = torch.conv_transpose1d(x, weight, bias, stride, padding, used, groups, dilation)
-    return y[..., :output_length].contiguous()
+    return y[..., :output_length].contiguous()  # already whole: the whole tensor, no copy
 
 
 def _aten_aligned(a: Conv1dArgs) -> Tensor:
@@ -657,9 +653,9 @@ def workspace_elements(
     )  # fmt: skip
     if name == "aten_aligned":  # torch's op on a longer input and output, then the crop
         out_len = transposed_length(length, k, s, padding, output_padding, d)
-        zeros, output_padding_used = whole_strides(out_len, s, output_padding)
-        if (zeros, output_padding_used) == (0, output_padding):
+        if out_len % s == 0:  # nothing to align: torch's op as asked
             return workspace_elements("aten", n, c_in, c_out, length, k, s, d, groups)
+        zeros, _ = whole_strides(out_len, s, output_padding)
         padded_input = n * c_in * (length + zeros) if zeros else 0
         whole_output = n * c_out * -(-out_len // s) * s
         torch_op = workspace_elements("aten", n, c_in, c_out, length + zeros, k, s, d, groups)
