@@ -155,6 +155,17 @@ def test_misaligned_grid_draws_what_aten_aligned_is_for(seed: int) -> None:
         assert chosen == "aten_aligned"
 
 
+def test_misaligned_grids_cover_the_line() -> None:
+    """Over a few seeds the grid reaches every kind of shape the line takes: ungrouped and
+    grouped, unbatched and batched, lengthened by output_padding alone and by an appended
+    zero (the two branches of ``cpu.whole_strides``)."""
+    shapes = [s for seed in range(4) for s in benchmark.misaligned_grid(seed)]
+    assert {s.groups > 1 for s in shapes} == {False, True}
+    assert {s.batch > 1 for s in shapes} == {False, True}
+    zeros = {cpu.whole_strides(s.output_length, s.stride, s.output_padding)[0] for s in shapes}
+    assert zeros == {0, 1}
+
+
 def test_cuda_precisions_are_labelled_apart() -> None:
     """Each timed CUDA precision has its own label and tolerance (old results, recorded before
     the flag was, read as plain float32)."""
