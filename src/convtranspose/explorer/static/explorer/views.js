@@ -555,6 +555,7 @@
     if (event.pointerType === "mouse" && !event.relatedTarget?.closest?.("[data-ref]")) setFocus(null);
   });
   root.addEventListener("focusin", (event) => { if (event.target.closest("[data-ref]")) setFocus(event.target); });
+  if (window.ResizeObserver) new ResizeObserver(fit).observe(root);
   let resizing = null;
   window.addEventListener("resize", () => {
     clearTimeout(resizing);
