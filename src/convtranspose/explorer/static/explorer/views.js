@@ -70,6 +70,7 @@
     if (fill) rect.style.fill = fill;
     const t = svg("text", { x: c.size / 2, y: c.size / 2 }, g);
     t.textContent = text;
+    if (text.length > 4) t.style.fontSize = text.length > 5 ? "9px" : "10px"; // 0.125, −0.25
     if (ref) g.dataset.ref = ref;
     if (label) {
       svg("title", {}, g).textContent = label;
@@ -548,6 +549,16 @@
     const next = tabs[(at + move + tabs.length) % tabs.length];
     next.click();
     root.querySelector(`#tab-${next.dataset.view}`).focus();
+    event.preventDefault();
+  });
+  // Arrow keys move along a row of focusable cells (outputs, inputs).
+  root.addEventListener("keydown", (event) => {
+    const move = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
+    const ref = event.target.closest && event.target.closest("[data-ref][tabindex]");
+    if (!move || !ref) return;
+    const row = [...ref.ownerSVGElement.querySelectorAll(`[data-ref^="${ref.dataset.ref[0]}:"][tabindex]`)];
+    const next = row[row.indexOf(ref) + move];
+    if (next) next.focus();
     event.preventDefault();
   });
   root.addEventListener("pointerover", (event) => setFocus(event.target));
