@@ -8,6 +8,9 @@ and :func:`explorer` inlines them into one HTML document shown in an ``<iframe s
 one copy of the files serves the website, an installed package and a notebook, with no
 server, network or build step.
 
+Chapters 2 to 6, 9 and 10 store that inlined output, so a change to the files means
+re-executing them (``tests/test_explorer.py`` names any chapter whose copy is stale).
+
 In JupyterLab, HTML output is shown only in a trusted notebook: if the explorer does not
 appear under its cell, run the cell (output you produce is trusted) or trust the notebook
 (command palette, "Trust Notebook"; or ``jupyter trust notebook.ipynb``).
