@@ -31,7 +31,13 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
-from test_site import INSTALL_HINT, _browser_paths, _network_problems, _unavailable
+from test_site import (  # noqa: F401 (site_url: the built site's server, a fixture)
+    INSTALL_HINT,
+    _browser_paths,
+    _network_problems,
+    _unavailable,
+    site_url,
+)
 
 from convtranspose import reference
 from convtranspose.explorer import STATIC, VIEWS, explorer, page, query
@@ -497,6 +503,47 @@ def test_the_notebook_copy_is_the_same_explorer(browser, served) -> None:
         browser.switch_to.default_content()
     assert abs(frame.size["height"] - content) <= 4, (frame.size, content)
     assert problems(browser, served) == []
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "book/explorer.html",
+        "notebooks/04-stride-and-padding.html",
+        "notebooks/10-checkerboard-artifacts.html",
+    ],
+)
+@pytest.mark.parametrize("width", [400, 1280])
+def test_the_built_pages_show_the_explorer(browser, site_url, page, width) -> None:  # noqa: F811
+    """In the built book (skipped without one), at a phone's width and a desktop's: the
+    explorer shows its case, its frame fits it, and neither the page nor the explorer is
+    wider than the screen; no console error, no request leaves the site."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.set_window_size(width, 900)
+    browser.get_log("browser")
+    browser.get_log("performance")
+    browser.get(site_url + page)
+    overflow = "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    assert browser.execute_script(overflow) <= 0, f"{page} is wider than {width} px"
+    frame = browser.find_element(By.CSS_SELECTOR, "iframe.convtranspose-explorer")
+    browser.switch_to.frame(frame)
+    try:
+        WebDriverWait(browser, 10).until(lambda d: d.execute_script(
+            "return document.readyState === 'complete' && !!document.querySelector('.figure svg')"
+        ))  # fmt: skip
+        assert browser.execute_script(overflow) <= 0, f"the explorer in {page} is too wide"
+        search = browser.execute_script("return location.search") or browser.find_element(
+            By.CSS_SELECTOR, "meta[name=explorer-query]"
+        ).get_attribute("content")
+        assert shown(browser) == torch_output(search.lstrip("?"))
+        content = browser.execute_script("return document.documentElement.scrollHeight")
+    finally:
+        browser.switch_to.default_content()
+    WebDriverWait(browser, 10).until(lambda d: abs(frame.size["height"] - content) <= 4)
+    console = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert console + _network_problems(browser.get_log("performance"), site_url) == []
 
 
 @pytest.mark.parametrize("chapter", list(CHAPTERS))
