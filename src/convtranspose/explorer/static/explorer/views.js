@@ -566,7 +566,9 @@
     if (event.pointerType === "mouse" && !event.relatedTarget?.closest?.("[data-ref]")) setFocus(null);
   });
   root.addEventListener("focusin", (event) => { if (event.target.closest("[data-ref]")) setFocus(event.target); });
-  if (window.ResizeObserver) new ResizeObserver(fit).observe(root);
+  // Refit whenever the explorer's size changes; in the next frame, since resizing the frame
+  // inside the observer's callback would be a "ResizeObserver loop" error.
+  if (window.ResizeObserver) new ResizeObserver(() => requestAnimationFrame(fit)).observe(root);
   let resizing = null;
   window.addEventListener("resize", () => {
     clearTimeout(resizing);
