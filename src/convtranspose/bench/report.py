@@ -139,7 +139,7 @@ def format_table(report: dict, device: str) -> str:
     ratios = candidates(results, "speedup") if cuda else ["chosen"]
     head = f"{'shape':24}" + (f"{'precision':>14}" if cuda else "")
     head += "".join(f"{n[:14]:>17}" for n in names)
-    head += "".join(f"{('x ' + n)[:13]:>14}" for n in ratios)
+    head += "".join(f"{('x ' + n)[:15]:>16}" for n in ratios)
     head += "" if cuda else "  chosen"
     title = "best of the interleaved readings, per call"
     title += "" if cuda else ", caches flushed before each"
@@ -149,7 +149,7 @@ def format_table(report: dict, device: str) -> str:
         if cuda:
             line += f"{precision_label(r['dtype'], r.get('allow_tf32')):>14}"
         line += "".join(_cell(r["min_s"], n, 1e3, "14.3f", " ms") for n in names)
-        line += "".join(_cell(r["speedup"], n, 1, "13.2f", "x") for n in ratios)
+        line += "".join(_cell(r["speedup"], n, 1, "15.2f", "x") for n in ratios)
         line += "" if cuda else f"  {r['chosen']}"
         lines.append(line)
     if report.get("geomean_speedup") is not None:
