@@ -164,15 +164,16 @@ def _cuda_rows(report: dict) -> tuple[list[str], dict[str, dict[str, dict]]]:
 def cuda_speedups(report: dict) -> dict[str, dict[str, list[float | None]]]:
     """The CUDA report as ``{precision: {candidate: [speed-up over torch per shape]}}``, shapes
     in the order of the first precision's rows, ``None`` where a candidate has no reading for a
-    shape (it failed its check). Precisions are labelled as the benchmark labels them
+    shape (it failed its check), candidates that ran on no shape at a precision left out of
+    it. Precisions are labelled as the benchmark labels them
     (``"float32"``, ``"float32 exact"``, ``"bfloat16"``); reports written before the benchmark
     recorded ``allow_tf32`` read as plain float32."""
     names, rows = _cuda_rows(report)
-    candidates = list(dict.fromkeys(c for row in rows.values() for s in row.values() for c in s))
-    return {
-        label: {c: [row.get(n, {}).get(c) for n in names] for c in candidates}
-        for label, row in rows.items()
-    }
+    table = {}
+    for label, row in rows.items():
+        ran = dict.fromkeys(c for speedups in row.values() for c in speedups)
+        table[label] = {c: [row.get(n, {}).get(c) for n in names] for c in ran}
+    return table
 
 
 def draw_cuda_speedups(report: dict) -> Figure:
