@@ -128,6 +128,7 @@ def no_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
         (["--variant", "blocked"], "--variant", "applies to --device cuda only"),
         (["--backward"], "--backward", "applies to --device cuda only"),
         (["--quick", "--grid", "random"], "--grid", "--quick runs its own tiny grid"),
+        (["--json", str(ROOT)], "--json", "is a folder; name the file to write"),
         (
             ["--quick", "--json", "book/data/benchmark-cpu.json"],
             "--json",
@@ -139,7 +140,7 @@ def test_bad_flags_are_usage_errors(
     argv: list[str], flag: str, rule: str, no_gpu, capsys: pytest.CaptureFixture
 ) -> None:
     with pytest.raises(SystemExit) as exit_:
-        cli.parse(argv)
+        cli._parse(argv)
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert f"argument {flag}: " in err
@@ -160,11 +161,11 @@ def test_a_usage_error_from_the_command_ends_without_a_traceback() -> None:
 
 
 def test_good_flags_parse() -> None:
-    args = cli.parse(["--grid", "random", "--seed", "4", "--count", "3", "--rounds", "5"])
+    args = cli._parse(["--grid", "random", "--seed", "4", "--count", "3", "--rounds", "5"])
     assert (args.grid, args.seed, args.count, args.rounds) == ("random", 4, 3, 5)
-    assert [s.name for s in cli.grid_of(args)] == [s.name for s in benchmark.random_grid(4, 3)]
-    assert cli.default_path(args) == Path("_build/benchmarks/benchmark-cpu-random-seed4.json")
-    assert cli.default_path(cli.parse([])) == Path("_build/benchmarks/benchmark-cpu-default.json")
+    assert [s.name for s in cli._grid_of(args)] == [s.name for s in benchmark.random_grid(4, 3)]
+    assert cli._default_path(args) == Path("_build/benchmarks/benchmark-cpu-random-seed4.json")
+    assert cli._default_path(cli._parse([])) == Path("_build/benchmarks/benchmark-cpu-default.json")
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -28,10 +29,9 @@ from .report import (
     format_table,
     machine,
     utc_now,
-    write_report,
 )
 
-__all__ = ["OUTPUT_DIR", "default_path", "main", "parse"]
+__all__ = ["OUTPUT_DIR", "main"]
 
 #: Where results go unless ``--json`` names a path (relative to the current folder).
 OUTPUT_DIR = Path("_build") / "benchmarks"
@@ -120,7 +120,7 @@ def _in_book_data(path: Path) -> bool:
     return any(parts[i : i + 2] == ("book", "data") for i in range(len(parts) - 1))
 
 
-def parse(argv: list[str] | None = None) -> argparse.Namespace:
+def _parse(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line, checked: a usage error exits with status 2."""
     parser = _parser()
     args = parser.parse_args(argv)
@@ -131,6 +131,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         ]:  # fmt: skip
             if given:
                 parser.error(f"argument {flag}: applies to --device cuda only")
+    if args.json is not None and args.json.is_dir():
+        parser.error(f"argument --json: {args.json} is a folder; name the file to write")
     if args.quick and args.json is not None and _in_book_data(args.json):
         parser.error(
             f"argument --json: a --quick run is a smoke test, not the book's data: {args.json} "
@@ -148,7 +150,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def grid_of(args: argparse.Namespace) -> list[Shape]:
+def _grid_of(args: argparse.Namespace) -> list[Shape]:
     """The shapes the command line asks for."""
     if args.quick:
         return QUICK_GRID
@@ -159,11 +161,18 @@ def grid_of(args: argparse.Namespace) -> list[Shape]:
     return CPU_GRID if args.device == "cpu" else CUDA_GRID
 
 
-def default_path(args: argparse.Namespace) -> Path:
+def _default_path(args: argparse.Namespace) -> Path:
     """``_build/benchmarks/benchmark-DEVICE-GRID.json``, the seed in the name of a random grid."""
     grid = "quick" if args.quick else args.grid
     grid += "" if args.quick or args.grid == "default" else f"-seed{args.seed}"
     return OUTPUT_DIR / f"benchmark-{args.device}-{grid}.json"
+
+
+def _write(report: dict, path: Path) -> Path:
+    """Write ``report`` as indented JSON to ``path``, making its folder if needed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=1) + "\n")
+    return path
 
 
 def _progress(message: str) -> None:
@@ -190,8 +199,8 @@ def _run_cuda(args: argparse.Namespace, shapes: list[Shape], rounds: int) -> dic
 
 def main(argv: list[str] | None = None) -> dict:
     """Run the benchmark, print the table, write the JSON; return the report."""
-    args = parse(argv)
-    shapes = grid_of(args)
+    args = _parse(argv)
+    shapes = _grid_of(args)
     if args.device == "cuda":
         rounds = args.rounds or (3 if args.quick else 21)
         results = _run_cuda(args, shapes, rounds)
@@ -217,6 +226,6 @@ def main(argv: list[str] | None = None) -> dict:
         **results,
     }
     print(format_table(report, args.device))
-    path = write_report(report, args.json or default_path(args))
+    path = _write(report, args.json or _default_path(args))
     print(f"results written to {path}")
     return report

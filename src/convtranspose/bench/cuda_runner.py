@@ -171,7 +171,8 @@ def _training_row(
     clock: Clock,
 ) -> tuple[dict, list[dict]]:
     """Forward and backward: the gradients of input, weight and bias for one upstream gradient,
-    by :func:`torch.autograd.grad` (nothing accumulates between calls)."""
+    by :func:`torch.autograd.grad` (nothing accumulates between calls). Its GFLOP/s count three
+    times the forward's work: the forward, the input gradient and the weight gradient."""
     head = _row_head(shape, dtype, allow_tf32)
     case = f"{shape.name} {head['precision']} forward+backward"
     tol = CUDA_TOLERANCE[head["precision"]]

@@ -8,6 +8,7 @@ follows the same flag, so one setting of the flag puts both sides at one precisi
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 
 import torch
 
@@ -35,17 +36,17 @@ def dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
 
 
-def cudnn_flags(
-    allow_tf32: bool, benchmark: bool | None = None
-) -> contextlib.AbstractContextManager:
+@contextlib.contextmanager
+def cudnn_flags(allow_tf32: bool, benchmark: bool | None = None) -> Iterator[None]:
     """``torch.backends.cudnn.allow_tf32`` (and, when given, ``benchmark``: cuDNN times its
     algorithms once per shape and keeps the fastest) set inside, restored after. torch's context
     manager, every other cuDNN flag kept: a plain assignment raises once torch's test helpers
     have been imported."""
     cudnn = torch.backends.cudnn
-    return cudnn.flags(
+    with cudnn.flags(
         enabled=cudnn.enabled,
         benchmark=cudnn.benchmark if benchmark is None else benchmark,
         deterministic=cudnn.deterministic,
         allow_tf32=allow_tf32,
-    )
+    ):
+        yield

@@ -29,7 +29,6 @@ __all__ = [
     "geometric_mean",
     "machine",
     "summarise",
-    "write_report",
 ]
 
 
@@ -236,13 +235,6 @@ def machine(device: str) -> dict:
 def utc_now() -> str:
     """The time of the run, in UTC, to the second (ISO 8601)."""
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-
-
-def write_report(report: dict, path: Path) -> Path:
-    """Write ``report`` as indented JSON to ``path``, making its folder if needed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=1) + "\n")
-    return path
 
 
 def committed_report(name: str = "benchmark-cpu.json") -> dict:
