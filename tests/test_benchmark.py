@@ -431,6 +431,42 @@ def test_cudnn_flags_set_tf32_and_restore_it() -> None:
         assert torch.backends.cudnn.allow_tf32 is before
 
 
+def test_cuda_command_line_assembles_the_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """``--device cuda`` end to end on a machine without a GPU: the runner driven on CPU
+    tensors, two made-up variants of which one is left out by ``--variant``, two of the three
+    precisions; the JSON holds what chapter 12 and the issue's checks read."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda: "Made-up GPU")
+    variants = {"good": _good, "other": _good}
+    monkeypatch.setattr(cli, "triton_forward_variants", lambda: (variants, "good"))
+    on_cpu = functools.partial(
+        cuda_runner.run_cuda, ours=_ours, device="cpu", clock=harness.cpu_clock
+    )
+    monkeypatch.setattr(cli, "run_cuda", on_cpu)
+    cpu_overhead = lambda ours, device, rounds: overhead.measure_overhead(ours, "cpu", rounds)  # noqa: E731
+    monkeypatch.setattr(cli, "measure_overhead", cpu_overhead)
+    path = tmp_path / "cuda.json"
+    argv = ["--device", "cuda", "--quick", "--variant", "good", "--precision", "bfloat16",
+            "--precision", "float32 exact", "--json", str(path)]  # fmt: skip
+    result = benchmark.main(argv)
+    assert json.loads(path.read_text()) == json.loads(json.dumps(result))
+    assert (result["device"], result["grid"], result["gpu"]) == ("cuda", "quick", "Made-up GPU")
+    assert result["machine"]["gpu"] == "Made-up GPU" and result["machine"]["triton"]
+    assert result["date"].endswith("+00:00")
+    assert (result["variants"], result["default_variant"]) == (["good"], "good")
+    assert [r["precision"] for r in result["results"]] == ["float32 exact"] * 2 + ["bfloat16"] * 2
+    assert set(result["geomean_speedup_by_precision"]) == {"float32 exact", "bfloat16"}
+    assert set(result["geomean_speedup_by_variant"]) == {"convtranspose", "good"}
+    assert result["failures"] == [] and result["training"] == []
+    table = capsys.readouterr().out
+    assert "float32 exact: geometric mean convtranspose" in table
+    with pytest.raises(SystemExit):
+        cli._parse(["--device", "cuda", "--variant", "fastest"])
+    assert "argument --variant: unknown ['fastest']" in capsys.readouterr().err
+
+
 @pytest.mark.gpu
 def test_cuda_mode_on_a_tiny_grid(tmp_path: Path) -> None:
     """On a GPU: the CUDA mode checks, times and reports every precision and variant."""
