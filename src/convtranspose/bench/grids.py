@@ -91,7 +91,7 @@ CPU_GRID: list[Shape] = [
 ]
 
 #: The CUDA grid: training-sized shapes (HiFi-GAN at batch 16 and more), timed at every
-#: precision of :data:`CUDA_PRECISIONS`.
+#: precision of :data:`~.precisions.CUDA_PRECISIONS`.
 CUDA_GRID: list[Shape] = [
     *_hifigan("hifigan-v1-b16", 16, 32, 512),
     Shape(16, 1024, 1024, 256, 4, 2, 1, name="channel-heavy"),
