@@ -388,6 +388,19 @@ def test_cuda_runner_summary_per_precision_and_variant(cuda_run) -> None:
     assert cuda_run["geomean_speedup"] == pytest.approx(2.0)
 
 
+def test_cuda_runner_times_torch_even_past_the_tolerance(monkeypatch: pytest.MonkeyPatch) -> None:
+    """torch's op is the baseline: where it strays past a tolerance too tight for it, the
+    stray is recorded among the failures, and torch is still timed (the others are not)."""
+    monkeypatch.setitem(cuda_runner.CUDA_TOLERANCE, "bfloat16", 1e-9)
+    result = cuda_runner.run_cuda(
+        benchmark.QUICK_GRID[:1], PRECISIONS[2:], rounds=2, target_s=0.0,
+        variants={"good": _good}, ours=_ours, device="cpu", clock=harness.cpu_clock,
+    )  # fmt: skip
+    (row,) = result["results"]
+    assert set(row["min_s"]) == {"torch"} and row["max_error"]["torch"] is None
+    assert {f["candidate"] for f in result["failures"]} == {"torch", "convtranspose", "good"}
+
+
 def test_cuda_runner_refuses_a_variant_named_as_a_baseline() -> None:
     with pytest.raises(ValueError, match="may not be named"):
         cuda_runner.run_cuda(
