@@ -13,6 +13,7 @@ import argparse
 import importlib.util
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -40,24 +41,23 @@ OUTPUT_DIR = Path("_build") / "benchmarks"
 PRECISION_LABELS = {precision_label(dtype_name(d), tf32): (d, tf32) for d, tf32 in CUDA_PRECISIONS}
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return value
+def _integer(minimum: int, rule: str) -> Callable[[str], int]:
+    """An argparse type: an integer of at least ``minimum``, else a usage error stating ``rule``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {rule}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be {rule}, got {value}")
+        return value
+
+    return parse
 
 
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {value}")
-    return value
+_positive = _integer(1, "a positive integer")
+_non_negative = _integer(0, "a non-negative integer")
 
 
 def _device(text: str) -> str:

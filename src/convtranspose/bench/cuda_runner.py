@@ -18,7 +18,7 @@ torch's op and ``convtranspose``, in rows of their own.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
@@ -78,15 +78,14 @@ def run_cuda(
     clash = {TORCH, OURS} & set(variants)
     if clash:
         raise ValueError(f"a variant may not be named {sorted(clash)}: those are the baselines")
+    baselines = {TORCH: F.conv_transpose1d, OURS: ours}
+    timing = _Timing(rounds, target_s, device, clock)
     results, training_rows, failures = [], [], []
     for dtype, allow_tf32 in precisions:
         label = precision_label(dtype_name(dtype), allow_tf32)
         for shape in shapes:
             with torch.no_grad(), cudnn_flags(allow_tf32, cudnn_benchmark):
-                row, failed = _forward_row(
-                    shape, dtype, allow_tf32, {TORCH: F.conv_transpose1d, OURS: ours} | variants,
-                    rounds, target_s, device, clock,
-                )  # fmt: skip
+                row, failed = _forward_row(shape, dtype, allow_tf32, baselines | variants, timing)
             results.append(row)
             failures += failed
             if progress:
@@ -98,10 +97,7 @@ def run_cuda(
                     )
             if training:
                 with cudnn_flags(allow_tf32, cudnn_benchmark):
-                    row, failed = _training_row(
-                        shape, dtype, allow_tf32, {TORCH: F.conv_transpose1d, OURS: ours},
-                        rounds, target_s, device, clock,
-                    )  # fmt: skip
+                    row, failed = _training_row(shape, dtype, allow_tf32, baselines, timing)
                 training_rows.append(row)
                 failures += failed
                 if progress:
@@ -144,41 +140,38 @@ def _checked(
     return kept, errors, failures
 
 
+@dataclass(frozen=True)
+class _Timing:
+    """How every row of a run is timed: readings per candidate, seconds per reading, the
+    tensors' device and the clock."""
+
+    rounds: int
+    target_s: float
+    device: str
+    clock: Clock
+
+
 def _forward_row(
-    shape: Shape,
-    dtype: torch.dtype,
-    allow_tf32: bool,
-    functions: dict[str, Callable],
-    rounds: int,
-    target_s: float,
-    device: str,
-    clock: Clock,
+    shape: Shape, dtype: torch.dtype, allow_tf32: bool, functions: dict, timing: _Timing
 ) -> tuple[dict, list[dict]]:
     head = _row_head(shape, dtype, allow_tf32)
     case = f"{shape.name} {head['precision']}"
     tol = CUDA_TOLERANCE[head["precision"]]
-    x, w, b = shape.tensors(dtype, device)
+    x, w, b = shape.tensors(dtype, timing.device)
     kw = shape.kwargs()
     exact = F.conv_transpose1d(x.double(), w.double(), b.double(), **kw)
     candidates = bind(functions, (x, w, b), kw)
     compare = lambda got, want, who: check_close(got, want, who, case, tol)  # noqa: E731
     kept, errors, failures = _checked(candidates, exact, compare, case)
-    readings = time_interleaved(kept, rounds, target_s, clock)
+    readings = time_interleaved(kept, timing.rounds, timing.target_s, timing.clock)
     row = head | {"max_error": errors} | summarise(readings, shape.flops)
-    if device == "cuda":
+    if timing.device == "cuda":
         row["extra_memory_bytes"] = {who: _extra_memory(call) for who, call in kept.items()}
     return row, failures
 
 
 def _training_row(
-    shape: Shape,
-    dtype: torch.dtype,
-    allow_tf32: bool,
-    functions: dict[str, Callable],
-    rounds: int,
-    target_s: float,
-    device: str,
-    clock: Clock,
+    shape: Shape, dtype: torch.dtype, allow_tf32: bool, functions: dict, timing: _Timing
 ) -> tuple[dict, list[dict]]:
     """Forward and backward: the gradients of input, weight and bias for one upstream gradient,
     by :func:`torch.autograd.grad` (nothing accumulates between calls). Its GFLOP/s count three
@@ -186,12 +179,12 @@ def _training_row(
     head = _row_head(shape, dtype, allow_tf32)
     case = f"{shape.name} {head['precision']} forward+backward"
     tol = CUDA_TOLERANCE[head["precision"]]
-    x, w, b = (t.requires_grad_() for t in shape.tensors(dtype, device))
+    x, w, b = (t.requires_grad_() for t in shape.tensors(dtype, timing.device))
     kw = shape.kwargs()
     grad = torch.randn(
         shape.batch, shape.out_channels, shape.output_length,
         generator=torch.Generator().manual_seed(1),
-    ).to(device=device, dtype=dtype)  # fmt: skip
+    ).to(device=timing.device, dtype=dtype)  # fmt: skip
     exact = _gradients(F.conv_transpose1d, x.double(), w.double(), b.double(), grad.double(), kw)
     steps = {who: _step(fn, x, w, b, grad, kw) for who, fn in functions.items()}
 
@@ -203,7 +196,7 @@ def _training_row(
         )
 
     kept, errors, failures = _checked(steps, exact, compare, case)
-    readings = time_interleaved(kept, rounds, target_s, clock)
+    readings = time_interleaved(kept, timing.rounds, timing.target_s, timing.clock)
     return head | {"max_error": errors} | summarise(readings, 3 * shape.flops), failures
 
 
