@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from convtranspose import benchmark, cpu
-from convtranspose.bench import cli, cuda_runner, harness, overhead, report
+from convtranspose.bench import cli, cpu_runner, cuda_runner, harness, overhead, report
 from convtranspose.bench.grids import Shape
 from convtranspose.packed import PACKED, choose_route
 
@@ -207,10 +207,27 @@ def test_quick_run_reports_every_candidate(quick_run) -> None:
 
 def test_quick_run_reports_the_overhead(quick_run) -> None:
     _, result, _, _, _ = quick_run
+    assert result["failures"] == []
     cost = result["overhead"]
     assert cost["device"] == "cpu" and cost["rounds"] > 1
     assert cost["torch_us"] > 0 and cost["convtranspose_us"] > 0
     assert cost["difference_us"] == pytest.approx(cost["convtranspose_us"] - cost["torch_us"])
+
+
+def test_an_op_that_disagrees_is_reported_not_fatal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """The overhead measured on an op that gives wrong values: recorded as a failure (the
+    command's exit status is then 1), the rest of the run written."""
+    wrong = lambda *a, **k: 2 * F.conv_transpose1d(*a, **k)  # noqa: E731
+    monkeypatch.setattr(cli, "package_conv_transpose1d", lambda: wrong)
+    monkeypatch.setattr(cli, "run_cpu", functools.partial(cpu_runner.run_cpu, algorithms=False))
+    result = benchmark.main(["--quick", "--rounds", "1", "--json", str(tmp_path / "r.json")])
+    (failure,) = result["failures"]
+    assert failure["case"] == "overhead" and "disagrees with torch" in failure["error"]
+    assert "error" in result["overhead"]
+    assert "FAILED convtranspose on overhead" in capsys.readouterr().out
+    assert json.loads((tmp_path / "r.json").read_text())["failures"] == [failure]
 
 
 # --- the harness and the report's arithmetic, on made-up readings -------------------------------

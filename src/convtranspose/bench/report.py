@@ -120,6 +120,8 @@ def _overhead_line(report: dict) -> str | None:
     overhead = report.get("overhead")
     if overhead is None:
         return None
+    if "error" in overhead:
+        return f"per-call overhead not measured: {overhead['error']}"
     return (
         f"per-call overhead on a tiny warm shape ({overhead['device']}, median of "
         f"{overhead['rounds']} interleaved readings): convtranspose.conv_transpose1d "
@@ -163,6 +165,8 @@ def format_table(report: dict, device: str) -> str:
     overhead = _overhead_line(report)
     if overhead:
         lines.append(overhead)
+    for failure in report.get("failures", []):
+        lines.append(f"FAILED {failure['candidate']} on {failure['case']}: {failure['error']}")
     return "\n".join(lines)
 
 
@@ -190,8 +194,6 @@ def _cuda_summary_lines(report: dict) -> list[str]:
             f"forward+backward {row['shape']['name']} {label}: "
             + ", ".join(f"{n} {v:.2f}x" for n, v in row["speedup"].items())
         )
-    for failure in report.get("failures", []):
-        lines.append(f"FAILED {failure['candidate']} on {failure['case']}: {failure['error']}")
     return lines
 
 
