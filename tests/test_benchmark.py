@@ -389,7 +389,8 @@ def test_cuda_runner_times_only_what_agrees_with_torch(cuda_run) -> None:
     wrong = {case for who, case in failed if who == "wrong"}
     assert wrong == {c for c in cases if not c.endswith("bfloat16")}
     assert {case for who, case in failed if who == "broken"} == cases
-    assert all("RuntimeError: the kernel does not compile" in f["error"] for f in cuda_run["failures"] if f["candidate"] == "broken")  # fmt: skip
+    broken = [f["error"] for f in cuda_run["failures"] if f["candidate"] == "broken"]
+    assert all("RuntimeError: the kernel does not compile" in error for error in broken)
 
 
 def test_cuda_runner_summary_per_precision_and_variant(cuda_run) -> None:
@@ -447,7 +448,10 @@ def test_cuda_runner_times_forward_and_backward() -> None:
 def test_cuda_precisions_are_labelled_apart() -> None:
     """Each timed CUDA precision has its own label and tolerance (old results, recorded before
     the flag was, read as plain float32)."""
-    labels = [benchmark.precision_label(str(d).removeprefix("torch."), tf32) for d, tf32 in benchmark.CUDA_PRECISIONS]  # fmt: skip
+    labels = [
+        benchmark.precision_label(str(d).removeprefix("torch."), tf32)
+        for d, tf32 in benchmark.CUDA_PRECISIONS
+    ]
     assert len(set(labels)) == len(labels) == 3
     assert set(labels) == set(benchmark.CUDA_TOLERANCE)
     assert benchmark.precision_label("float32", None) == "float32"
@@ -475,8 +479,11 @@ def test_cuda_command_line_assembles_the_report(
         cuda_runner.run_cuda, ours=_ours, device="cpu", clock=harness.cpu_clock
     )
     monkeypatch.setattr(cli, "run_cuda", on_cpu)
-    cpu_overhead = lambda ours, device, rounds: overhead.measure_overhead(ours, "cpu", rounds)  # noqa: E731
-    monkeypatch.setattr(cli, "measure_overhead", cpu_overhead)
+    monkeypatch.setattr(
+        cli,
+        "measure_overhead",
+        lambda ours, _, rounds: overhead.measure_overhead(ours, "cpu", rounds),
+    )
     path = tmp_path / "cuda.json"
     argv = ["--device", "cuda", "--quick", "--variant", "good", "--precision", "bfloat16",
             "--precision", "float32 exact", "--json", str(path)]  # fmt: skip

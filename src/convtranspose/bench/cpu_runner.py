@@ -43,7 +43,8 @@ def gemm_only(x: torch.Tensor, w: torch.Tensor, groups: int) -> dict[str, Callab
     overlap-add, crop, bias or checks, the weight used as it lies in memory. Two layouts,
     ``W^T @ x`` and ``x^T @ W``: the matrix library is faster for one or the other depending on
     the shape. The faster one is how fast the shape's arithmetic alone runs on this machine,
-    a tighter ceiling for that shape than the large square matmul of :func:`~.harness.matmul_gflops`."""
+    a tighter ceiling for that shape than the large square matmul of
+    :func:`~.harness.matmul_gflops`."""
     n, c_in, length = x.shape
     _, c_out_g, k = w.shape
     wg = w.reshape(groups, c_in // groups, c_out_g * k)
@@ -88,8 +89,8 @@ def run_cpu(
     recorded as ``gemm_only_s``, not as a candidate).
 
     By default each reading is one call on cold caches (:func:`~.harness.cold_cpu_clock`,
-    ``target_s = 0``: one call per reading); ``clock=``:func:`~.harness.cpu_clock` with a ``target_s`` times
-    loops of back-to-back calls instead, the warm-cache view."""
+    ``target_s = 0``: one call per reading); the clock :func:`~.harness.cpu_clock` with a
+    ``target_s`` times loops of back-to-back calls instead, the warm-cache view."""
     results = []
     for shape in shapes:
         x, w, b = shape.tensors()

@@ -87,8 +87,8 @@ def add_cuda_summary(report: dict, ours: str = "convtranspose") -> dict:
     """The CUDA report's headline: per precision and per candidate, the geometric mean of the
     speed-ups over torch and the slowest shape (``*_by_precision``: precision -> candidate ->
     value), the same over the HiFi-GAN stages alone (``hifigan_*``), each candidate's geometric
-    mean over the rows where it ran (``geomean_speedup_by_variant``), and ``ours``'s overall geometric mean
-    and slowest row (``geomean_speedup``, ``min_speedup``)."""
+    mean over the rows where it ran (``geomean_speedup_by_variant``), and ``ours``'s geometric
+    mean and slowest row over every precision (``geomean_speedup``, ``min_speedup``)."""
     results = report["results"]
     by_precision: dict[str, dict[str, list[float]]] = {}
     hifigan: dict[str, dict[str, list[float]]] = {}

@@ -84,7 +84,8 @@ def draw_speedups(report: dict, candidate: str = "chosen") -> Figure:
 def draw_throughput(report: dict, candidates: tuple[str, ...] = ("torch", "chosen")) -> Figure:
     """Achieved GFLOP/s per shape for each candidate, against the machine's float32
     matrix-multiply throughput (the dashed ceiling) and, where the report has it, the shape's
-    own matrix multiply run alone (a black tick per shape: :func:`convtranspose.bench.cpu_runner.gemm_only`).
+    own matrix multiply run alone (a black tick per shape:
+    :func:`convtranspose.bench.cpu_runner.gemm_only`).
     ``fig.plotted``: ``names``, ``gflops`` (candidate -> list), ``matmul_gflops``,
     ``gemm_only_gflops`` (a list, or None)."""
     names, table = _names(report), throughputs(report, candidates)
