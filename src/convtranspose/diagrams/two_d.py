@@ -99,7 +99,9 @@ def draw_crop_2d(
     # output_padding past the last stamp keeps cells no stamp reaches: zeros, drawn too
     grow = [max(0, kept[a][1] - full.shape[a]) for a in range(2)]
     full = torch.nn.functional.pad(full, (0, grow[1], 0, grow[0]))
-    extra = [range(kept[a][1] - o[a], kept[a][1]) for a in range(2)]  # kept for output_padding
+    extra = [
+        range(max(kept[a][0], kept[a][1] - o[a]), kept[a][1]) for a in range(2)
+    ]  # kept for output_padding
     drawing = Drawing(
         f"crop per axis: input {height}x{width}, kernel {k}, stride {s}, padding {p}, "
         f"output_padding {o}: output {tuple(output.shape)}",
