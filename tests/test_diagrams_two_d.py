@@ -95,4 +95,4 @@ def test_upsampled_keeps_its_pixels_and_phase_means() -> None:
     fig = draw_upsampled({"photo": photo, "nearest": big}, window=(slice(8, 24), slice(0, 16)))
     assert fig.images["nearest"] == big[8:24, 0:16].tolist()
     assert fig.images["photo"] == photo[4:12, 0:8].tolist()
-    assert fig.phase_means["nearest"] == pytest.approx([[1.0, 1.0], [1.0, 1.0]])
+    assert sum(fig.phase_means["nearest"], []) == pytest.approx([1.0] * 4)
