@@ -125,13 +125,13 @@ def draw_upsampled(
 ) -> Figure:
     """Grey-scale images side by side (``window`` picks the same region of each, in the
     coordinates of the largest, the others scaled to it), each titled with its
-    :func:`~convtranspose.images.phase_means` for ``stride``. ``fig.images`` holds the pixels
+    :func:`~convtranspose.images.phase_means` for ``stride``. ``fig.pixels`` holds the pixels
     drawn (lists) and ``fig.phase_means`` the tables in the titles."""
     if not images:
         raise ValueError("images must hold at least one named image")
     largest = max(img.shape[-1] for img in images.values())
     fig, axes = plt.subplots(1, len(images), figsize=(2.6 * len(images), 3.0), squeeze=False)
-    fig.images, fig.phase_means = {}, {}
+    fig.pixels, fig.phase_means = {}, {}
     for ax, (name, image) in zip(axes[0], images.items(), strict=True):
         image = image.detach().double().reshape(image.shape[-2:])
         scale = largest // image.shape[-1]
@@ -150,6 +150,6 @@ def draw_upsampled(
             else "\nphase means " + " ".join(f"{v:.2f}" for row in table for v in row)
         )
         ax.set_title(name + caption, fontsize=8)
-        fig.images[name], fig.phase_means[name] = shown.tolist(), table
+        fig.pixels[name], fig.phase_means[name] = shown.tolist(), table
     fig.tight_layout()
     return fig
