@@ -13,6 +13,7 @@ install them, unless ``CONVTRANSPOSE_REQUIRE_BROWSER=1`` (CI sets it) makes them
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import html
 import http.server
@@ -187,9 +188,14 @@ def _network_problems(log: list[dict], site_url: str) -> list[str]:
                 problems.append(f"request leaves the site: {url}")
         elif method == "Network.responseReceived" and params["response"]["status"] >= 400:
             problems.append(f"HTTP {params['response']['status']}: {params['response']['url']}")
-        elif method == "Network.loadingFailed" and not params.get("canceled"):
-            url = urls.get(params["requestId"], params["requestId"])
-            problems.append(f"failed ({params.get('errorText')}): {url}")
+        # Only the page's own requests fail it: one whose start is not in this page's log
+        # was made by the browser itself before the page (seen right after its start).
+        elif (
+            method == "Network.loadingFailed"
+            and not params.get("canceled")
+            and params["requestId"] in urls
+        ):
+            problems.append(f"failed ({params.get('errorText')}): {urls[params['requestId']]}")
     return problems
 
 
@@ -294,10 +300,83 @@ def test_chapters_have_math_and_solutions(browser, site_url: str) -> None:
     page = chapters[-1]
     _open(browser, site_url, page)
     solution = browser.find_element(By.CSS_SELECTOR, ".solution.dropdown")
-    browser.execute_script("arguments[0].scrollIntoView()", solution)
+    browser.execute_script(
+        "arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", solution
+    )
     solution.find_element(By.CSS_SELECTOR, ".toggle-button").click()
     body = solution.find_element(By.CSS_SELECTOR, "section")
     assert body.is_displayed(), f"{page}: the solution's toggle button does not open it"
+
+
+#: Widths at which the theme hides the chapter list behind its toggle (phone, tablet).
+NARROW_WIDTHS = (400, 800)
+#: Pages on which the toggle is tried: the home page, a chapter, and a reference page.
+TOGGLE_PAGES = ("book/intro.html", "notebooks/02-unit-stride.html", "book/api.html")
+
+
+@contextlib.contextmanager
+def _window_width(driver, width: int) -> Iterator[None]:
+    """The browser window ``width`` pixels wide inside, as it was after."""
+    size = driver.get_window_size()
+    driver.set_window_size(width, 900)
+    try:
+        yield
+    finally:
+        driver.set_window_size(size["width"], size["height"])
+
+
+def _visible_chapter_links(driver) -> int:
+    """How many links to chapters of the book a reader can see in the navigation now."""
+    return driver.execute_script(
+        """
+        return [...document.querySelectorAll(".bd-sidebar-primary a, dialog a")]
+          .filter((a) => a.href.includes("/notebooks/"))
+          .filter((a) => {
+            const r = a.getBoundingClientRect();
+            return r.width > 0 && r.height > 0 && r.right > 0 && r.left < innerWidth
+              && getComputedStyle(a).visibility !== "hidden";
+          }).length;
+        """
+    )
+
+
+@pytest.mark.parametrize("width", NARROW_WIDTHS)
+def test_sidebar_toggle_opens_the_chapter_list(browser, site_url: str, width: int) -> None:
+    """On phones and tablets the chapter list starts hidden and the visible toggle shows it
+    (with pydata-sphinx-theme 0.17 it did nothing: requirements.txt pins the theme stack)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    with _window_width(browser, width):
+        for page in TOGGLE_PAGES:
+            _open(browser, site_url, page)
+            assert _visible_chapter_links(browser) == 0, f"{page} at {width} px: list not hidden"
+            toggles = [
+                t
+                for t in browser.find_elements(By.CSS_SELECTOR, ".primary-toggle")
+                if t.is_displayed()
+            ]
+            assert toggles, f"{page} at {width} px: no visible sidebar toggle"
+            toggles[0].click()
+            WebDriverWait(browser, 5).until(lambda d: _visible_chapter_links(d) >= 4)
+
+
+def test_no_page_is_wider_than_a_phone(browser, site_url: str) -> None:
+    """At 400 px no page scrolls sideways: wide code blocks scroll inside themselves, long
+    inline code and signatures wrap (book/_static/site.css)."""
+    if not PAGES:
+        _unavailable(f"no built site in {SITE}: run `make book` first")
+    wide = []
+    with _window_width(browser, 400):
+        for page in PAGES:
+            browser.get(site_url + page)
+            browser.execute_async_script(_SETTLE)
+            scroll, client = browser.execute_script(
+                "const e = document.documentElement; return [e.scrollWidth, e.clientWidth];"
+            )
+            if scroll > client:
+                wide.append(f"{page}: {scroll} px wide on a {client} px screen")
+    assert not wide, "pages wider than a phone:\n" + "\n".join(wide)
 
 
 def test_search_finds_output_padding(browser, site_url: str) -> None:

@@ -68,3 +68,38 @@ def conv1d_input_lengths(
         v["output_length"], v["kernel_size"], v["stride"], v["padding"], 0, v["dilation"]
     )
     return range(max(smallest, 1), smallest + v["stride"])
+
+
+# --- Part V: "same" upsampling (chapter 14) ------------------------------------------------
+
+__all__ += ["same_padding"]
+
+
+def same_padding(kernel_size: int, stride: int, dilation: int = 1) -> tuple[int, int]:
+    """The ``(padding, output_padding)`` that make a transposed convolution's output exactly
+    ``stride`` times as long as its input, whatever the input length.
+
+    ``L_out = stride * L_in`` for every ``L_in`` means ``2*padding - output_padding =
+    dilation*(kernel_size - 1) + 1 - stride`` (the span of the kernel past one stride). The
+    smallest ``padding`` that solves it is returned: half the excess, rounded up, and
+    ``output_padding = 1`` when the excess is odd; ``padding = 0`` and ``output_padding``
+    making up the shortfall when the kernel spans less than the stride. torch requires
+    ``output_padding < max(stride, dilation)``, which only fails for ``stride = dilation = 1``
+    with an even kernel: then no symmetric choice exists, and the ``ValueError`` says so.
+    Raises ``TypeError`` (not an int) or ``ValueError`` (below 1) naming the argument.
+    """
+    v = checked_sizes(kernel_size=kernel_size, stride=stride, dilation=dilation)
+    k, s, d = v["kernel_size"], v["stride"], v["dilation"]
+    excess = effective_kernel_size(k, d) - s
+    padding = max(0, -(-excess // 2))
+    output_padding = 2 * padding - excess
+    if output_padding >= max(s, d):
+        raise ValueError(
+            f"no (padding, output_padding) keeps the length with kernel_size={k}, stride={s}, "
+            f"dilation={d}: the full output is {excess} samples longer than stride * L_in, an "
+            "odd number, padding crops both ends equally, and output_padding (which adds one "
+            f"back) must stay below max(stride, dilation) = {max(s, d)}; use an odd "
+            "kernel_size, a stride or dilation of 2 or more, or crop one more sample at one "
+            "end after the layer"
+        )
+    return padding, output_padding

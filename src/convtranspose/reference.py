@@ -104,3 +104,64 @@ def conv_transpose1d(
     if a.bias is not None:
         out = out + a.bias[:, None]
     return a.restore(out)
+
+
+# --- Part V: the 2-d transposed convolution (chapter 13) ------------------------------------
+
+from .arguments2d import check_conv_transpose2d  # noqa: E402
+
+__all__ += ["conv_transpose2d"]
+
+
+def conv_transpose2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] = 0,
+    output_padding: int | tuple[int, int] = 0,
+    groups: int = 1,
+    dilation: int | tuple[int, int] = 1,
+) -> Tensor:
+    """Transposed 2-d convolution: the scatter definition, one axis at a time in each index.
+
+    Every input pixel ``x[n, ci, i, j]`` stamps its kernel ``weight[ci, :, :, :]``, scaled
+    by the pixel, onto the output with its corner at ``(i*stride_h, j*stride_w)`` (taps
+    ``dilation`` apart on each axis); overlapping stamps add up; ``padding`` crops each
+    axis at both ends and ``output_padding`` keeps that many more rows (columns) at the
+    bottom (right)::
+
+        full[n, co, i*s_h + kh*d_h, j*s_w + kw*d_w] += x[n, ci, i, j] * weight[ci, co - group_start, kh, kw]
+        out = full[..., p_h : p_h + H_out, p_w : p_w + W_out]
+
+    Every rule is the 1-d rule applied to each axis. Same signature and semantics as
+    :func:`torch.nn.functional.conv_transpose2d`: each of ``stride``, ``padding``,
+    ``output_padding``, ``dilation`` an int or a ``(height, width)`` pair.
+    """
+    a = check_conv_transpose2d(
+        input, weight, bias, stride, padding, output_padding, groups, dilation
+    )
+    x, w = a.input, a.weight
+    n_batch, c_in, height, width = x.shape
+    _, c_out_per_group, k_h, k_w = w.shape
+    c_in_per_group = c_in // a.groups
+    (s_h, s_w), (p_h, p_w), (d_h, d_w) = a.stride, a.padding, a.dilation
+    h_out, w_out = a.output_size
+    out = torch.zeros(n_batch, a.out_channels, h_out, w_out, dtype=x.dtype, device=x.device)
+    for n in range(n_batch):
+        for ci in range(c_in):
+            group = ci // c_in_per_group
+            outs = slice(group * c_out_per_group, (group + 1) * c_out_per_group)
+            for i in range(height):
+                for j in range(width):
+                    for kh in range(k_h):
+                        t = i * s_h + kh * d_h - p_h  # the output row of tap row kh
+                        if not 0 <= t < h_out:  # cropped away
+                            continue
+                        for kw in range(k_w):
+                            u = j * s_w + kw * d_w - p_w  # the output column of tap kw
+                            if 0 <= u < w_out:
+                                out[n, outs, t, u] += x[n, ci, i, j] * w[ci, :, kh, kw]
+    if a.bias is not None:
+        out = out + a.bias[:, None, None]
+    return a.restore(out)

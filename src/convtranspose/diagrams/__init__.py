@@ -60,3 +60,8 @@ __all__ = [
     "programs",
     "render",
 ]
+
+# Part V (chapter 13): 2-d stamps, the crop per axis, upsampled photographs.
+from .two_d import draw_crop_2d, draw_stamps_2d, draw_upsampled
+
+__all__ += ["draw_crop_2d", "draw_stamps_2d", "draw_upsampled"]

@@ -1,11 +1,12 @@
-"""Chapter 11's figures: the committed CPU benchmark, plotted.
+"""Chapters 11 and 12's figures: the committed benchmarks, plotted.
 
 Each function takes a report as written by ``python -m convtranspose.benchmark`` (a dict
-read from ``book/data/benchmark-cpu.json``), draws one figure through pyplot (so
+read from ``book/data/benchmark-cpu.json``, or ``benchmark-cuda.json`` for
+:func:`draw_cuda_speedups`), draws one figure through pyplot (so
 ``plt.show()`` displays it) and attaches what it plotted
 to the figure as ``fig.plotted`` (plain lists and dicts), so tests can check the figure's
 content without looking at pixels. The tables behind the figures (:func:`speedups`,
-:func:`throughputs`) are plain functions too.
+:func:`throughputs`, :func:`cuda_speedups`) are plain functions too.
 """
 
 from __future__ import annotations
@@ -15,9 +16,15 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from ..bench.precisions import precision_label
+from ..bench.report import geometric_mean
 
 __all__ = [
+    "cuda_speedups",
     "draw_algorithm_map",
+    "draw_cuda_speedups",
     "draw_speedups",
     "draw_throughput",
     "speedups",
@@ -47,7 +54,7 @@ def draw_speedups(report: dict, candidate: str = "chosen") -> Figure:
     names, ratios = _names(report), speedups(report, candidate)
     ran_key = {"chosen": "chosen", "packed": "packed_route"}.get(candidate)
     chosen = [r.get(ran_key, candidate) for r in report["results"]]
-    geomean = math.exp(sum(math.log(v) for v in ratios) / len(ratios))
+    geomean = geometric_mean(ratios)
     fig, ax = plt.subplots(figsize=(7.5, 0.32 * len(names) + 1.4))
     y = np.arange(len(names))[::-1]
     colors = ["tab:green" if v >= 1 else "tab:red" for v in ratios]
@@ -77,7 +84,8 @@ def draw_speedups(report: dict, candidate: str = "chosen") -> Figure:
 def draw_throughput(report: dict, candidates: tuple[str, ...] = ("torch", "chosen")) -> Figure:
     """Achieved GFLOP/s per shape for each candidate, against the machine's float32
     matrix-multiply throughput (the dashed ceiling) and, where the report has it, the shape's
-    own matrix multiply run alone (a black tick per shape: ``benchmark.gemm_only``).
+    own matrix multiply run alone (a black tick per shape:
+    :func:`convtranspose.bench.cpu_runner.gemm_only`).
     ``fig.plotted``: ``names``, ``gflops`` (candidate -> list), ``matmul_gflops``,
     ``gemm_only_gflops`` (a list, or None)."""
     names, table = _names(report), throughputs(report, candidates)
@@ -103,7 +111,7 @@ def draw_throughput(report: dict, candidates: tuple[str, ...] = ("torch", "chose
 
 
 def _has_gemm_only(report: dict) -> bool:
-    """Whether every result records :func:`convtranspose.benchmark.gemm_only`'s time (runs
+    """Whether every result records :func:`convtranspose.bench.cpu_runner.gemm_only`'s time (runs
     made before it was measured do not)."""
     return all("gemm_only_gflops" in r for r in report["results"])
 
@@ -142,3 +150,67 @@ def _outline(x: int, y: int):
     from matplotlib.patches import Rectangle
 
     return Rectangle((x - 0.5, y - 0.5), 1, 1, fill=False, edgecolor="black", linewidth=1.5)
+
+
+def _cuda_rows(report: dict) -> tuple[list[str], dict[str, dict[str, dict]]]:
+    """The shape names (in the order of the first precision's rows) and, per precision label,
+    each shape's speed-ups."""
+    rows: dict[str, dict[str, dict]] = {}
+    for r in report["results"]:
+        label = precision_label(r["dtype"], r.get("allow_tf32"))
+        rows.setdefault(label, {})[r["shape"]["name"]] = r["speedup"]
+    return list(next(iter(rows.values()))), rows
+
+
+def cuda_speedups(report: dict) -> dict[str, dict[str, list[float | None]]]:
+    """The CUDA report as ``{precision: {candidate: [speed-up over torch per shape]}}``, shapes
+    in the order of the first precision's rows, ``None`` where a candidate has no reading for a
+    shape (it failed its check), candidates that ran on no shape at a precision left out of
+    it. Precisions are labelled as the benchmark labels them
+    (``"float32"``, ``"float32 exact"``, ``"bfloat16"``); reports written before the benchmark
+    recorded ``allow_tf32`` read as plain float32."""
+    names, rows = _cuda_rows(report)
+    table = {}
+    for label, row in rows.items():
+        ran = dict.fromkeys(c for speedups in row.values() for c in speedups)
+        table[label] = {c: [row.get(n, {}).get(c) for n in names] for c in ran}
+    return table
+
+
+def draw_cuda_speedups(report: dict) -> Figure:
+    """One panel per precision: per shape, a bar per candidate (each Triton variant, and the
+    module's ``conv_transpose1d``) for its speed-up over torch (cuDNN), log scale, a line at 1
+    (parity), the geometric means in the legend. ``fig.plotted``: ``names`` (shapes),
+    ``precisions``, ``speedups`` (as :func:`cuda_speedups`), ``geomeans`` (precision ->
+    candidate -> geometric mean over the shapes it ran)."""
+    names, table = _cuda_rows(report)[0], cuda_speedups(report)
+    precisions = list(table)
+    geomeans = {
+        label: {c: geometric_mean([v for v in vs if v is not None]) for c, vs in row.items()}
+        for label, row in table.items()
+    }
+    fig, axes = plt.subplots(
+        len(precisions), 1, figsize=(9, 2.6 * len(precisions) + 1.2), sharex=True, squeeze=False
+    )
+    x = np.arange(len(names))
+    for ax, label in zip(axes[:, 0], precisions, strict=True):
+        row = table[label]
+        width = 0.8 / len(row)
+        for i, (candidate, values) in enumerate(row.items()):
+            heights = [np.nan if v is None else v for v in values]
+            offset = (i - (len(row) - 1) / 2) * width
+            legend = f"{candidate} ({geomeans[label][candidate]:.2f}x)"
+            ax.bar(x + offset, heights, width, label=legend)
+        ax.axhline(1.0, color="black", linewidth=0.8)
+        ax.set_yscale("log", base=2)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}x"))
+        ax.set_ylabel(f"{label}\ncuDNN time / ours", fontsize=8)
+        ax.legend(fontsize=7, loc="upper left", title="geometric mean", title_fontsize=7)
+    axes[-1, 0].set_xticks(x, names, rotation=30, ha="right", fontsize=8)
+    gpu = report.get("machine", {}).get("gpu") or report.get("gpu", "GPU")
+    fig.suptitle(f"{gpu}: speed-up over torch (cuDNN) per shape and precision", fontsize=9)
+    fig.tight_layout()
+    fig.plotted = {
+        "names": names, "precisions": precisions, "speedups": table, "geomeans": geomeans,
+    }  # fmt: skip
+    return fig

@@ -1,0 +1,83 @@
+"""The benchmark behind ``python -m convtranspose.benchmark``: this package's ``conv_transpose1d``
+against torch's, one duty per module.
+
+- :mod:`.grids`: the shapes (realistic grids, a quick one, held-out random ones);
+- :mod:`.harness`: the clocks, interleaved readings in shuffled turns, the value check;
+- :mod:`.precisions`: the CUDA precisions, alike on both sides, and the cuDNN flags;
+- :mod:`.cpu_runner`: every CPU algorithm, the rule's choice and the packed layer against torch;
+- :mod:`.cuda_runner`: every Triton forward variant against cuDNN, per precision;
+- :mod:`.overhead`: the per-call overhead of the op against torch's on a tiny warm shape;
+- :mod:`.report`: per-shape summaries, geometric means, the table, the JSON;
+- :mod:`.cli`: the command line.
+"""
+
+from __future__ import annotations
+
+from .cli import OUTPUT_DIR, main
+from .cpu_runner import BASELINES, GEMM_ONLY, algorithm_memory_bytes, gemm_only, run_cpu
+from .cuda_runner import run_cuda, triton_forward_variants
+from .grids import (
+    CPU_GRID,
+    CUDA_GRID,
+    QUICK_GRID,
+    Shape,
+    hifigan_stage,
+    misaligned_grid,
+    random_grid,
+)
+from .harness import (
+    FLUSH_BYTES,
+    cold_cpu_clock,
+    cpu_clock,
+    cuda_clock,
+    flush_caches,
+    matmul_gflops,
+    time_interleaved,
+)
+from .overhead import measure_overhead
+from .precisions import CUDA_PRECISIONS, CUDA_TOLERANCE, cudnn_flags, precision_label
+from .report import (
+    add_cpu_summary,
+    add_cuda_summary,
+    committed_report,
+    format_table,
+    geometric_mean,
+    summarise,
+)
+
+__all__ = [
+    "BASELINES",
+    "CPU_GRID",
+    "CUDA_GRID",
+    "CUDA_PRECISIONS",
+    "CUDA_TOLERANCE",
+    "FLUSH_BYTES",
+    "GEMM_ONLY",
+    "OUTPUT_DIR",
+    "QUICK_GRID",
+    "Shape",
+    "add_cpu_summary",
+    "add_cuda_summary",
+    "algorithm_memory_bytes",
+    "cold_cpu_clock",
+    "committed_report",
+    "cpu_clock",
+    "cuda_clock",
+    "cudnn_flags",
+    "flush_caches",
+    "format_table",
+    "gemm_only",
+    "geometric_mean",
+    "hifigan_stage",
+    "main",
+    "matmul_gflops",
+    "measure_overhead",
+    "misaligned_grid",
+    "precision_label",
+    "random_grid",
+    "run_cpu",
+    "run_cuda",
+    "summarise",
+    "time_interleaved",
+    "triton_forward_variants",
+]

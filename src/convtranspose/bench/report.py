@@ -1,0 +1,249 @@
+"""From readings to results: per-shape summaries, grid-wide geometric means, the table, the JSON.
+
+The speed ratio is the baseline's time over the candidate's (> 1: the candidate is faster),
+per shape, from the best reading of each: other processes only ever add time, so the best of
+many interleaved readings estimates each candidate's cost with the machine to itself. The ratio
+of medians is kept too. The geometric mean over shapes summarises a grid. All ratios come from
+readings taken in one process, in the same rounds; absolute times are kept for reference only.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+import platform
+import statistics
+from pathlib import Path
+
+import torch
+
+from .precisions import precision_label
+
+__all__ = [
+    "add_cpu_summary",
+    "add_cuda_summary",
+    "candidates",
+    "committed_report",
+    "format_table",
+    "geometric_mean",
+    "machine",
+    "summarise",
+]
+
+
+def geometric_mean(values: list[float]) -> float:
+    """The geometric mean of positive ``values``: the mean ratio of a grid of ratios."""
+    if not values:
+        raise ValueError("the geometric mean of no values is undefined")
+    return math.exp(sum(math.log(v) for v in values) / len(values))
+
+
+def summarise(
+    readings: dict[str, list[float]], flops: int, baselines: dict[str, str] | None = None
+) -> dict:
+    """Per candidate: the best and the median reading (seconds per call), GFLOP/s at the best,
+    and every candidate but ``"torch"`` timed against its baseline: ``baselines[name]`` where
+    given, else ``"torch"`` (``speedup`` from best readings, ``speedup_median`` from medians)."""
+    baselines = baselines or {}
+    best = {name: min(times) for name, times in readings.items()}
+    medians = {name: statistics.median(times) for name, times in readings.items()}
+    ours = [name for name in readings if name != "torch"]
+    base = {name: baselines.get(name, "torch") for name in ours}
+    return {
+        "min_s": best,
+        "median_s": medians,
+        "gflops": {name: flops / t / 1e9 for name, t in best.items()},
+        "speedup": {name: best[base[name]] / best[name] for name in ours},
+        "speedup_median": {name: medians[base[name]] / medians[name] for name in ours},
+    }
+
+
+def add_cpu_summary(report: dict) -> dict:
+    """The CPU report's headline: the geometric-mean speed-up of the rule's choice
+    (``"chosen"``) and of the packed layer, the slowest shape of each, and the geometric mean
+    of every candidate."""
+    results = report["results"]
+    chosen = [r["speedup"]["chosen"] for r in results]
+    packed = [r["speedup"]["packed"] for r in results]
+    report["geomean_speedup"] = geometric_mean(chosen)
+    report["min_speedup"] = min(chosen)
+    report["geomean_speedup_packed"] = geometric_mean(packed)
+    report["min_speedup_packed"] = min(packed)
+    report["geomean_speedup_by_algorithm"] = {
+        name: geometric_mean([r["speedup"][name] for r in results])
+        for name in results[0]["speedup"]
+    }
+    return report
+
+
+def candidates(results: list[dict], key: str = "min_s") -> list[str]:
+    """Every candidate named in ``results[i][key]``, in order of first appearance (a candidate
+    that failed its check on some shape is missing from that shape's row)."""
+    return list(dict.fromkeys(name for r in results for name in r[key]))
+
+
+def add_cuda_summary(report: dict, ours: str = "convtranspose") -> dict:
+    """The CUDA report's headline: per precision and per candidate, the geometric mean of the
+    speed-ups over torch and the slowest shape (``*_by_precision``: precision -> candidate ->
+    value), the same over the HiFi-GAN stages alone (``hifigan_*``), each candidate's geometric
+    mean over the rows where it ran (``geomean_speedup_by_variant``), and ``ours``'s geometric
+    mean and slowest row over every precision (``geomean_speedup``, ``min_speedup``)."""
+    results = report["results"]
+    by_precision: dict[str, dict[str, list[float]]] = {}
+    hifigan: dict[str, dict[str, list[float]]] = {}
+    for r in results:
+        label = precision_label(r["dtype"], r.get("allow_tf32"))
+        for name, ratio in r["speedup"].items():
+            by_precision.setdefault(label, {}).setdefault(name, []).append(ratio)
+            if r.get("hifigan_stage") is not None:
+                hifigan.setdefault(label, {}).setdefault(name, []).append(ratio)
+    mine = [r["speedup"][ours] for r in results if ours in r["speedup"]]
+    report["geomean_speedup"] = geometric_mean(mine) if mine else None
+    report["min_speedup"] = min(mine, default=None)
+    report["geomean_speedup_by_variant"] = {
+        name: geometric_mean([r["speedup"][name] for r in results if name in r["speedup"]])
+        for name in candidates(results, "speedup")
+    }
+    report["geomean_speedup_by_precision"] = _per(by_precision, geometric_mean)
+    report["min_speedup_by_precision"] = _per(by_precision, min)
+    report["hifigan_geomean_speedup_by_precision"] = _per(hifigan, geometric_mean)
+    report["hifigan_min_speedup_by_precision"] = _per(hifigan, min)
+    return report
+
+
+def _per(table: dict[str, dict[str, list[float]]], reduce) -> dict[str, dict[str, float]]:
+    return {label: {name: reduce(v) for name, v in row.items()} for label, row in table.items()}
+
+
+def _overhead_line(report: dict) -> str | None:
+    overhead = report.get("overhead")
+    if overhead is None:
+        return None
+    if "error" in overhead:
+        return f"per-call overhead not measured: {overhead['error']}"
+    return (
+        f"per-call overhead on a tiny warm shape ({overhead['device']}, median of "
+        f"{overhead['rounds']} interleaved readings): convtranspose.conv_transpose1d "
+        f"{overhead['convtranspose_us']:.1f} us, torch {overhead['torch_us']:.1f} us, "
+        f"difference {overhead['difference_us']:+.1f} us"
+    )
+
+
+def format_table(report: dict, device: str) -> str:
+    """The report as a fixed-width table: per shape (and precision on CUDA), each candidate's
+    best time, and the speed-up over torch of ours (the rule's choice on the CPU, every Triton
+    candidate on CUDA), then the summary lines."""
+    results = report["results"]
+    names = candidates(results)
+    cuda = device == "cuda"
+    ratios = candidates(results, "speedup") if cuda else ["chosen"]
+    head = f"{'shape':24}" + (f"{'precision':>14}" if cuda else "")
+    head += "".join(f"{n[:14]:>17}" for n in names)
+    head += "".join(f"{('x ' + n)[:15]:>16}" for n in ratios)
+    head += "" if cuda else "  chosen"
+    title = "best of the interleaved readings, per call"
+    title += "" if cuda else ", caches flushed before each"
+    lines = [title, head, "-" * len(head)]
+    for r in results:
+        line = f"{r['shape']['name'][:24]:24}"
+        if cuda:
+            line += f"{precision_label(r['dtype'], r.get('allow_tf32')):>14}"
+        line += "".join(_cell(r["min_s"], n, 1e3, "14.3f", " ms") for n in names)
+        line += "".join(_cell(r["speedup"], n, 1, "15.2f", "x") for n in ratios)
+        line += "" if cuda else f"  {r['chosen']}"
+        lines.append(line)
+    if report.get("geomean_speedup") is not None:
+        lines.append(
+            f"geometric-mean speed-up over torch: {report['geomean_speedup']:.2f}x "
+            f"(slowest shape {report['min_speedup']:.2f}x)"
+        )
+    if cuda:
+        lines += _cuda_summary_lines(report)
+    else:
+        lines += _cpu_summary_lines(report)
+    overhead = _overhead_line(report)
+    if overhead:
+        lines.append(overhead)
+    for failure in report.get("failures", []):
+        lines.append(f"FAILED {failure['candidate']} on {failure['case']}: {failure['error']}")
+    return "\n".join(lines)
+
+
+def _cell(values: dict, name: str, scale: float, spec: str, unit: str) -> str:
+    """One column of a row: the value scaled and formatted, or "failed" where the candidate
+    has none (it disagreed with torch or raised, and was not timed)."""
+    if name not in values:
+        return f"{'failed':>{int(spec.split('.')[0]) + len(unit)}}"
+    return f"{values[name] * scale:>{spec}}{unit}"
+
+
+def _cuda_summary_lines(report: dict) -> list[str]:
+    lines = []
+    for label, row in report.get("geomean_speedup_by_precision", {}).items():
+        hifigan = report.get("hifigan_min_speedup_by_precision", {}).get(label, {})
+        per = ", ".join(
+            f"{name} {gm:.2f}x"
+            + (f" (HiFi-GAN slowest {hifigan[name]:.2f}x)" if name in hifigan else "")
+            for name, gm in row.items()
+        )
+        lines.append(f"{label}: geometric mean {per}")
+    for row in report.get("training", []):
+        label = precision_label(row["dtype"], row.get("allow_tf32"))
+        lines.append(
+            f"forward+backward {row['shape']['name']} {label}: "
+            + ", ".join(f"{n} {v:.2f}x" for n, v in row["speedup"].items())
+        )
+    return lines
+
+
+def _cpu_summary_lines(report: dict) -> list[str]:
+    results = report["results"]
+    lines = [
+        "inference with the weight packed once (PackedConvTranspose1d, against "
+        f"torch.nn.ConvTranspose1d): {report['geomean_speedup_packed']:.2f}x "
+        f"(slowest {report['min_speedup_packed']:.2f}x)"
+    ]
+    if "matmul_gflops" in report:
+        lines.append(f"matmul throughput: {report['matmul_gflops']:.1f} GFLOP/s")
+    if all("gemm_only_s" in r for r in results):
+        shares = [r["gemm_only_s"] / r["min_s"]["torch"] for r in results]
+        lines.append(
+            "the matrix multiply alone (gemm_only) as a share of torch's time: geometric mean "
+            f"{geometric_mean(shares):.2f} ({min(shares):.2f} to {max(shares):.2f})"
+        )
+    per = ", ".join(f"{k} {v:.2f}x" for k, v in report["geomean_speedup_by_algorithm"].items())
+    lines.append(f"geometric mean by algorithm: {per}")
+    return lines
+
+
+def machine(device: str) -> dict:
+    """What ran the benchmark: versions, threads, processor, and on CUDA the GPU."""
+    info = {
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "processor": platform.processor() or platform.machine(),
+    }
+    if device == "cuda":
+        import triton  # the CUDA mode cannot run without it
+
+        info["gpu"] = torch.cuda.get_device_name()
+        info["cuda"] = torch.version.cuda
+        info["triton"] = triton.__version__
+    return info
+
+
+def utc_now() -> str:
+    """The time of the run, in UTC, to the second (ISO 8601)."""
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+def committed_report(name: str = "benchmark-cpu.json") -> dict:
+    """The benchmark results committed in the book (``book/data/NAME``), found from the
+    repository root or from ``notebooks/`` (where the chapters run)."""
+    for root in (Path.cwd(), Path.cwd().parent):
+        path = root / "book" / "data" / name
+        if path.exists():
+            return json.loads(path.read_text())
+    raise FileNotFoundError(f"book/data/{name} not found from {Path.cwd()} or its parent")
