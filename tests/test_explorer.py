@@ -562,3 +562,17 @@ def test_chapters_embed_the_explorer_on_their_case(chapter: str) -> None:
     assert "".join(stored) == namespace["_"]._repr_html_(), (
         f"{chapter}: the explorer's stored output is stale: re-execute the notebook"
     )
+
+
+def test_query_spells_a_case_as_the_explorer_reads_it() -> None:
+    """Without a browser: the query string of a case (values as the page parses them, sizes
+    read as torch reads them, defaults left out), and the errors for what it cannot hold."""
+    values = torch.tensor([1.0, -0.5, math.nan, math.inf, -math.inf, 1e-7], dtype=torch.float64)
+    got = query(values, kernel=[2, 0.25], stride=(3,), padding=0, dilation=torch.tensor(2))
+    assert got == "input=1,-0.5,nan,inf,-inf,1e-07&kernel=2,0.25&stride=3&dilation=2"
+    assert query(view="phases") == "input=1,1&kernel=1,1,1&view=phases"
+    with pytest.raises(TypeError, match="argument 'stride' must be an int"):
+        query(stride=2.5)
+    with pytest.raises(ValueError, match="view must be one of scatter, gather"):
+        query(view="matrix")
+    assert repr(explorer(stride=0)) == "Explorer(?input=1,1&kernel=1,1,1&stride=0)"
