@@ -1,14 +1,22 @@
 """The Triton kernels behind :mod:`convtranspose.cuda` (imported only when Triton is installed).
 
-Three kernels, all *gathers*: each program owns a block of the tensor it writes, reads
+Four kernels, all *gathers*: each program owns a block of the tensor it writes, reads
 everything that lands on that block, and stores it once. Nothing is ever added to memory
 from two programs, so there are no atomics and every run gives bit-identical results.
 
-- :func:`conv_transpose1d_kernel`: the forward pass, ``y = conv_transpose1d(x, w, b)``;
+- :func:`conv_transpose1d_kernel`: the forward pass, ``y = conv_transpose1d(x, w, b)``, one
+  output phase per program (its stores are ``stride`` apart);
+- :func:`conv_transpose1d_coalesced_kernel`: the same forward pass, every phase of a block
+  of positions per program (contiguous stores for unit dilation);
 - :func:`conv1d_kernel`: an ordinary convolution, which is the gradient with respect to
   ``x`` (``grad_x = conv1d(grad_y, w)``, the transpose of the transpose);
 - :func:`weight_grad_kernel`: the correlation of ``x`` with ``grad_y``, the gradient with
   respect to ``w``.
+
+Non-finite values follow the definition: a product of a masked (absent) element, loaded as
+zero, with an ``inf`` or ``nan`` would be ``nan`` (``0 * inf``), so every partial product
+whose operands are not both real is dropped by :func:`_mac`'s mask *after* the product,
+never multiplied in.
 
 Triton reads ``TRITON_INTERPRET`` when ``@triton.jit`` runs, that is when this module is
 imported: with ``TRITON_INTERPRET=1`` the kernels run on CPU tensors in Triton's
@@ -35,17 +43,22 @@ INTERPRETED = os.environ.get("TRITON_INTERPRET", "0") == "1"
 
 
 @triton.jit
-def _mac(acc, a, b, USE_DOT: tl.constexpr, PRECISION: tl.constexpr):
-    """``acc + a @ b`` for tiles ``a (M, R)`` and ``b (R, P)``: with ``tl.dot`` when the tiles
-    are big enough (every side >= 16, not float64): on tensor cores for float16, bfloat16
-    and float32 rounded to TF32 (``PRECISION="tf32"``), as exact fused multiply-adds on CUDA
-    cores for ``PRECISION="ieee"``; else as a broadcast multiply and a sum over ``R`` (any
-    tile size, any dtype, CUDA cores)."""
+def _mac(acc, a, b, keep, USE_DOT: tl.constexpr, PRECISION: tl.constexpr):
+    """``acc + where(keep, a @ b, 0)`` for tiles ``a (M, R)`` and ``b (R, P)``, ``keep``
+    broadcastable to ``(M, P)``: the entries of ``a @ b`` that sum real products only.
+
+    ``a @ b`` is computed with ``tl.dot`` when the tiles are big enough (every side >= 16,
+    not float64): on tensor cores for float16, bfloat16 and float32 rounded to TF32
+    (``PRECISION="tf32"``), as exact fused multiply-adds on CUDA cores for
+    ``PRECISION="ieee"``; else as a broadcast multiply and a sum over ``R`` (any tile size,
+    any dtype, CUDA cores). Masking after the product, not zeroing an operand, keeps a real
+    ``inf`` or ``nan`` out of sums that never contain it (``0 * inf`` is ``nan``): one
+    select per accumulator element per step."""
     if USE_DOT:
-        acc = tl.dot(a, b, acc, input_precision=PRECISION)
+        part = tl.dot(a, b, input_precision=PRECISION)
     else:
-        acc += tl.sum(a[:, :, None].to(acc.dtype) * b[None, :, :].to(acc.dtype), axis=1)
-    return acc
+        part = tl.sum(a[:, :, None].to(acc.dtype) * b[None, :, :].to(acc.dtype), axis=1)
+    return acc + tl.where(keep, part.to(acc.dtype), 0.0)
 
 
 # fmt: off
@@ -132,12 +145,121 @@ def conv_transpose1d_kernel(
             mask=co_mask[:, None] & c_mask[None, :],
             other=0.0,
         )
-        acc = _mac(acc, ws, xs, USE_DOT, PRECISION)
+        # keep only the columns whose input exists: a masked x (zero) times an inf weight is nan
+        acc = _mac(acc, ws, xs, i_mask[None, :], USE_DOT, PRECISION)
     if HAS_BIAS:  # the bias is added once per output, after the sum
         bias = tl.load(b_ptr + g * C_OUT_G + offs_co, mask=co_mask, other=0.0)
         acc += bias.to(ACC)[:, None]
     y_offs = n * syn + (g * C_OUT_G + offs_co)[:, None] * syc + t[None, :] * syl
     tl.store(y_ptr + y_offs, acc.to(y_ptr.dtype.element_ty), mask=co_mask[:, None] & t_mask[None, :])
+
+
+# fmt: off
+@triton.jit
+def conv_transpose1d_coalesced_kernel(
+    x_ptr, w_ptr, b_ptr, y_ptr,  # input, weight, bias (any pointer if none), output
+    C_IN_G, C_OUT_G,  # input and output channels per group
+    L_IN, L_OUT, K, G,  # input and output lengths, kernel size, groups
+    STRIDE, PADDING, DILATION,  # the convolution's arguments
+    TAP_STEP,  # stride // gcd(stride, dilation): taps of one phase are this far apart
+    SHIFT,  # dilation // gcd(stride, dilation): the input step between two taps of a phase
+    Q_START,  # the first q of block 0 (the smallest q any phase writes)
+    N_Q_BLOCKS, N_CO_BLOCKS,  # blocks of q, blocks of output channels per group
+    sxn, sxc, sxl,  # strides of x (in elements)
+    swc, swo, swk,  # strides of w
+    syn, syc, syl,  # strides of y
+    HAS_BIAS: tl.constexpr,  # add b[co] to every output of channel co
+    PHASES: tl.constexpr,  # a power of two >= stride: the phase rows of the tile
+    BLOCK_CO: tl.constexpr,  # output channels per program (per phase)
+    BLOCK_C: tl.constexpr,  # input channels per step of the reduction
+    BLOCK_Q: tl.constexpr,  # q per program: PHASES * BLOCK_Q output positions per channel
+    USE_DOT: tl.constexpr,  # tl.dot (tensor cores) or broadcast-and-sum (CUDA cores)
+    PRECISION: tl.constexpr,  # tl.dot's input_precision for float32: "ieee" is exact
+    ACC: tl.constexpr,  # accumulator dtype: float32, or float64 for float64 tensors
+    INT64: tl.constexpr,  # compute offsets in int64 (a tensor has >= 2**31 elements)
+):
+    # fmt: on
+    """One program computes ``y[n, co_block, t]`` for *every* phase of a block of ``q``.
+
+    Phase ``r`` holds its taps ``k_r(j) = first_r + j*TAP_STEP`` (``first_r`` the smallest
+    tap with ``first_r*dilation % stride == r``). Write phase ``r``'s outputs as
+    ``t = q*stride + first_r*dilation - padding``: tap ``k_r(j)`` then reads input
+    ``i = q - j*SHIFT`` for *every* phase, so step ``j`` is one matrix product
+    ``W_j (PHASES*BLOCK_CO, BLOCK_C) @ x[n, c_block, q_block - j*SHIFT] (BLOCK_C, BLOCK_Q)``
+    whose row ``r*BLOCK_CO + co`` holds ``w[c, co, k_r(j)]``: the sub-pixel GEMM, with the
+    input tile shared by all phases. A phase no tap reaches (``K < stride``, or
+    ``gcd(stride, dilation) > 1``) has its rows masked and writes ``t = q*stride + r - padding``
+    (bias only). The ``(PHASES*BLOCK_CO, BLOCK_Q)`` result is interleaved to
+    ``(BLOCK_CO, BLOCK_Q*PHASES)``: for unit dilation and a power-of-two stride, the
+    positions ``t`` of a row are consecutive, so the store is contiguous (coalesced).
+    """
+    pid = tl.program_id(0)
+    # Program ids run fastest along q, then output-channel block, then (sample, group).
+    qb = pid % N_Q_BLOCKS  # block of q
+    rest = pid // N_Q_BLOCKS
+    cob = rest % N_CO_BLOCKS  # block of output channels within the group
+    ng = rest // N_CO_BLOCKS
+    n = ng // G  # sample
+    g = ng % G  # group
+    arange_c = tl.arange(0, BLOCK_C)
+    if INT64:  # every offset below is then computed in int64, block starts included
+        n, g, cob, qb = n.to(tl.int64), g.to(tl.int64), cob.to(tl.int64), qb.to(tl.int64)
+        arange_c = arange_c.to(tl.int64)
+
+    rows = tl.arange(0, PHASES * BLOCK_CO)  # tile row = phase * BLOCK_CO + channel
+    r_row = rows // BLOCK_CO  # each row's phase (>= STRIDE: padding rows, never written)
+    co_row = cob * BLOCK_CO + rows % BLOCK_CO  # each row's output channel within the group
+    # Each row's first tap: the smallest k < TAP_STEP with k*dilation % stride == r (K if none).
+    ks = tl.arange(0, PHASES)  # TAP_STEP <= STRIDE <= PHASES candidates
+    hit = (ks[None, :] < TAP_STEP) & ((ks[None, :] * DILATION) % STRIDE == r_row[:, None])
+    first_row = tl.min(tl.where(hit, ks[None, :], K), axis=1)
+    taps_row = tl.cdiv(K - first_row, TAP_STEP)  # taps of the row's phase (0 if none)
+    # Where a row's column q lands: t = q*stride + e - padding, e = first*dilation (r if no tap).
+    e_row = tl.where(first_row < K, first_row * DILATION, r_row)
+    row_mask = (r_row < STRIDE) & (co_row < C_OUT_G)  # rows that exist
+
+    q = Q_START + qb * BLOCK_Q + tl.arange(0, BLOCK_Q)  # the q of this block, all phases
+    n_steps_j = tl.cdiv(K, TAP_STEP)  # phase 0 has the most taps (its first is k = 0)
+    n_cb = tl.cdiv(C_IN_G, BLOCK_C)  # steps over the group's input channels per tap
+
+    x_base = x_ptr + n * sxn + (g * C_IN_G) * sxc  # x[n, first channel of group g, 0]
+    w_base = w_ptr + (g * C_IN_G) * swc + co_row[:, None] * swo  # w[group's c, row's co, 0]
+    acc = tl.zeros((PHASES * BLOCK_CO, BLOCK_Q), dtype=ACC)
+    for step in range(0, n_steps_j * n_cb):  # one loop over (tap rank j, channel block)
+        j = step // n_cb  # every row's j-th tap ...
+        k_row = first_row + j * TAP_STEP  # ... is tap k_row
+        tap_mask = row_mask & (j < taps_row)  # rows whose phase has a j-th tap
+        offs_c = (step - j * n_cb) * BLOCK_C + arange_c  # this step's input channels
+        c_mask = offs_c < C_IN_G
+        i = q - j * SHIFT  # the input every row's column q takes its j-th tap from
+        i_mask = (i >= 0) & (i < L_IN)  # inputs that exist
+        xs = tl.load(  # (BLOCK_C, BLOCK_Q): x[n, c, i], shared by every phase
+            x_base + offs_c[:, None] * sxc + i[None, :] * sxl,
+            mask=c_mask[:, None] & i_mask[None, :],
+            other=0.0,
+        )
+        ws = tl.load(  # (PHASES*BLOCK_CO, BLOCK_C): w[c, co, k_row], one tap per row
+            w_base + offs_c[None, :] * swc + k_row[:, None] * swk,
+            mask=tap_mask[:, None] & c_mask[None, :],
+            other=0.0,
+        )
+        # keep real products only: a tapless row (zero weight) times an inf input is nan,
+        # and so is an absent input (zero) times an inf weight
+        acc = _mac(acc, ws, xs, tap_mask[:, None] & i_mask[None, :], USE_DOT, PRECISION)
+    if HAS_BIAS:  # the bias is added once per output, after the sum
+        bias = tl.load(b_ptr + g * C_OUT_G + co_row, mask=co_row < C_OUT_G, other=0.0)
+        acc += bias.to(ACC)[:, None]
+    t = q[None, :] * STRIDE + e_row[:, None] - PADDING  # (rows, BLOCK_Q): the output positions
+    mask = row_mask[:, None] & (t >= 0) & (t < L_OUT)  # rows that exist, positions inside
+    # Interleave the phases: (PHASES, BLOCK_CO, BLOCK_Q) -> (BLOCK_CO, BLOCK_Q, PHASES) ->
+    # (BLOCK_CO, BLOCK_Q*PHASES), so a row of the tile runs along t.
+    shape3 = (PHASES, BLOCK_CO, BLOCK_Q)
+    out = tl.reshape(tl.permute(tl.reshape(acc, shape3), (1, 2, 0)), (BLOCK_CO, BLOCK_Q * PHASES))
+    t = tl.reshape(tl.permute(tl.reshape(t, shape3), (1, 2, 0)), (BLOCK_CO, BLOCK_Q * PHASES))
+    mask = tl.reshape(tl.permute(tl.reshape(mask, shape3), (1, 2, 0)), (BLOCK_CO, BLOCK_Q * PHASES))
+    co = cob * BLOCK_CO + tl.arange(0, BLOCK_CO)  # the tile's output channels
+    y_offs = n * syn + (g * C_OUT_G + co)[:, None] * syc + t * syl
+    tl.store(y_ptr + y_offs, out.to(y_ptr.dtype.element_ty), mask=mask)
 
 
 # fmt: off
@@ -201,7 +323,8 @@ def conv1d_kernel(
                 mask=o_mask[:, None] & t_mask[None, :],
                 other=0.0,
             )
-            acc = _mac(acc, ws, gs, USE_DOT, PRECISION)
+            # keep only the columns whose output exists (a masked grad_y times an inf weight)
+            acc = _mac(acc, ws, gs, t_mask[None, :], USE_DOT, PRECISION)
     x_offs = n * sxn + (g * C_IN_G + offs_c)[:, None] * sxc + offs_i[None, :] * sxl
     tl.store(x_ptr + x_offs, acc.to(x_ptr.dtype.element_ty), mask=c_mask[:, None] & i_mask[None, :])
 
@@ -262,7 +385,8 @@ def weight_grad_kernel(
             gs = tl.load(  # (BLOCK_I, BLOCK_O): grad_y[n, o, t], transposed
                 g_base + t[:, None] * sgl, mask=i_mask[:, None] & o_mask[None, :], other=0.0
             )
-            acc = _mac(acc, xs, gs, USE_DOT, PRECISION)
+            # both operands are masked by the same i_mask, so an absent pair is 0 * 0: keep all
+            acc = _mac(acc, xs, gs, True, USE_DOT, PRECISION)
         x_base += sxn
         g_base += sgn
     w_offs = (g * C_IN_G + offs_c)[:, None] * swc + offs_o[None, :] * swo + k * swk

@@ -1,0 +1,121 @@
+"""Tile sizes for each launch of the Triton kernels, per shape bucket (plain Python).
+
+A tile is what one program computes: ``rows`` channels written x ``cols`` positions,
+reducing ``red`` channels per step. Two families:
+
+- channel-heavy problems (both channel counts >= 16, not float64) multiply their tiles with
+  ``tl.dot``, which needs every tile side >= 16: half types on tensor cores; float32 on TF32
+  tensor cores or as exact CUDA-core FMAs (see :func:`convtranspose.cuda.dot_precision`);
+- channel-light ones (depthwise, a few channels) and float64 multiply a broadcast tile and
+  sum it on CUDA cores, at most 4096 elements so it stays in registers, spent on positions.
+
+:func:`choose_tiles` serves the per-phase forward kernel and both gradients;
+:func:`choose_coalesced_tiles` the coalesced forward kernel, whose rows are
+``phases x channels``. Both are cached per shape (``functools.lru_cache``), so a repeated
+shape costs one dictionary look-up.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, replace
+
+import torch
+
+__all__ = ["HALF_DTYPES", "Tiles", "choose_coalesced_tiles", "choose_tiles", "pow2"]
+
+HALF_DTYPES = (torch.float16, torch.bfloat16)
+
+#: Programs a launch should have at least to fill a large GPU (an H100/H200 has 132 SMs):
+#: the coalesced kernel halves its position tile until its grid reaches this.
+MIN_PROGRAMS = 264
+
+
+@dataclass(frozen=True)
+class Tiles:
+    """Tile sizes of one launch: ``rows`` channels written per program, ``red`` channels
+    reduced per step, ``cols`` positions per program, and whether ``tl.dot`` multiplies them."""
+
+    rows: int
+    red: int
+    cols: int
+    use_dot: bool
+    num_warps: int = 4
+    num_stages: int = 3
+
+
+def pow2(n: int, cap: int) -> int:
+    """The smallest power of two >= ``n``, at most ``cap``."""
+    return min(cap, 1 << max(0, n - 1).bit_length())
+
+
+#: The ``tl.dot`` tile caps per dtype family: (rows, red, cols). A float32 element takes
+#: twice the shared memory of a half one, so float32 reduces fewer channels per step.
+DOT_CAPS = {"half": (128, 64, 64), "float32": (64, 32, 128)}
+
+
+def _family(dtype: torch.dtype) -> str | None:
+    """The ``tl.dot`` family of ``dtype``, or None for the broadcast tiles (float64)."""
+    if dtype in HALF_DTYPES:
+        return "half"
+    return "float32" if dtype == torch.float32 else None
+
+
+@functools.lru_cache(maxsize=1024)
+def choose_tiles(rows: int, red: int, cols: int, dtype: torch.dtype) -> Tiles:
+    """Tile sizes for writing ``rows`` channels x ``cols`` positions, reducing over ``red``
+    channels: the ``tl.dot`` caps of :data:`DOT_CAPS` for channel-heavy work (8 warps for the
+    big tiles), else broadcast tiles of at most 4096 elements spent on positions."""
+    family = _family(dtype)
+    if family is not None and rows >= 16 and red >= 16:
+        cap_rows, cap_red, cap_cols = DOT_CAPS[family]
+        tiles = Tiles(
+            rows=pow2(rows, cap_rows),
+            red=pow2(red, cap_red),
+            cols=max(16, pow2(cols, cap_cols)),
+            use_dot=True,
+        )
+        return replace(tiles, num_warps=8 if tiles.rows * tiles.cols >= 8192 else 4)
+    rows_t = pow2(rows, 16)
+    red_t = pow2(red, 4)
+    cols_t = max(16, pow2(cols, min(1024, 4096 // (rows_t * red_t))))
+    return Tiles(rows_t, red_t, cols_t, use_dot=False)
+
+
+@functools.lru_cache(maxsize=1024)
+def choose_coalesced_tiles(
+    phases: int, channels_out: int, channels_in: int, n_q: int, programs_per_q_block: int,
+    dtype: torch.dtype,
+) -> Tiles:  # fmt: skip
+    """Tiles of the coalesced forward kernel: ``rows = phases * channels`` (``phases`` a power
+    of two >= stride), ``red`` input channels per step, ``cols`` values of ``q`` per program
+    (each ``phases`` output positions). ``n_q`` is the number of ``q`` to cover and
+    ``programs_per_q_block`` the programs per block of ``q`` (samples x groups x channel
+    blocks), to keep the grid at :data:`MIN_PROGRAMS` or more.
+
+    With ``tl.dot`` (``rows >= 16`` and ``channels_in >= 16``, not float64) the rows are
+    capped at 128 for half types and 64... 128 for float32 (all phases of at least one
+    channel), the positions per program at 64 ``q``; else broadcast tiles of at most 4096
+    elements (``rows x red x cols``), spent on positions.
+    """
+    family = _family(dtype)
+    co_cap = max(1, 128 // phases)  # all phases of a channel always share a program
+    co = pow2(channels_out, co_cap)
+    rows = phases * co
+    if family is not None and rows >= 16 and channels_in >= 16:
+        _, cap_red, _ = DOT_CAPS[family]
+        red = pow2(channels_in, cap_red)
+        cols = max(16, pow2(n_q, 64))
+        n_co_blocks = math.ceil(channels_out / co)
+        while (
+            cols > 16 and programs_per_q_block * n_co_blocks * math.ceil(n_q / cols) < MIN_PROGRAMS
+        ):
+            cols //= 2
+        warps = 8 if rows * cols >= 8192 else 4
+        return Tiles(rows=rows, red=red, cols=cols, use_dot=True, num_warps=warps)
+    co = pow2(channels_out, max(1, 16 // phases))
+    rows = phases * co
+    red = pow2(channels_in, max(1, min(4, 4096 // (rows * 16))))
+    cols = max(16, pow2(n_q, max(16, min(1024, 4096 // (rows * red)))))
+    return Tiles(rows=rows, red=red, cols=cols, use_dot=False)
