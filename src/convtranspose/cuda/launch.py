@@ -308,6 +308,8 @@ def _forward_plan(
 ) -> _Plan:
     """The launch plan of one forward call, cached per shape (a repeated shape costs one
     look-up): tiles, grid, integer arguments, offset width."""
+    if geometry.stride == 1:  # one phase: the per-phase kernel's stores are contiguous already
+        variant = "phase"
     kernel_name, planner = _VARIANTS[variant]
     grid, tiles, ints, constexprs = planner(shape_x, shape_w, geometry, dtype)
     c_out = shape_w[1] * geometry.groups
@@ -492,7 +494,8 @@ def _variant_function(variant: str) -> Callable[..., Tensor]:
 
 #: The forward-kernel variants, each a forward with the contract's signature (no autograd):
 #: ``"phase"``, one output phase per program (stores ``stride`` apart);
-#: ``"coalesced"``, every phase of a block of positions per program (one contiguous store).
+#: ``"coalesced"``, every phase of a block of positions per program (one contiguous store;
+#: stride 1 has one phase and runs the per-phase kernel).
 FORWARD_KERNELS: dict[str, Callable[..., Tensor]] = {
     name: _variant_function(name) for name in _VARIANTS
 }
