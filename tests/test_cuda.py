@@ -163,8 +163,9 @@ def test_every_block_is_computed(monkeypatch: pytest.MonkeyPatch) -> None:
         {"stride": 3, "padding": 4},  # stride not a power of two: a padding phase row
         {"stride": 4, "dilation": 3, "padding": 2, "output_padding": 2},  # phases shifted
         {"stride": 4, "dilation": 2},  # gcd 2: phases 1 and 3 get no tap (bias only)
+        {"stride": 5, "padding": 2},  # K = stride: equal phases, unmasked inner blocks
     ],
-    ids=["stride3", "dilated", "tapless-phases"],
+    ids=["stride3", "dilated", "tapless-phases", "equal-phases"],
 )
 def test_every_block_of_each_forward_variant(monkeypatch, variant: str, kwargs: dict) -> None:
     """Each forward variant with tiny tiles (several blocks of output channels, input
@@ -186,6 +187,23 @@ def test_forward_variants_match_torch_on_both_tile_kinds(variant: str, name: str
     assert not got.requires_grad
     want = F.conv_transpose1d(x.cpu().double(), w.detach().cpu().double(), b.cpu().double(), **kwargs)  # fmt: skip
     torch.testing.assert_close(got.cpu().double(), want, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # numpy's 0 * inf
+def test_coalesced_inner_blocks_sum_without_masks() -> None:
+    """The coalesced kernel's blocks inside the signal (every phase with K / stride taps, every
+    input present) keep tl.dot's fused sum; the edge blocks mask. Both match torch, also with
+    an ``inf`` weight, which reaches every output of its phase but no other."""
+    x = make(2, 16, 40, dtype=torch.float64, seed=12)
+    w = make(16, 16, 4, dtype=torch.float64, seed=13)
+    w[3, 5, 1] = float("inf")
+    b = make(16, dtype=torch.float64, seed=14)
+    fn = cuda.FORWARD_KERNELS["coalesced"]
+    for dtype in (torch.float32, torch.float64):  # tl.dot tiles, broadcast tiles
+        got = fn(x.to(dtype), w.to(dtype), b.to(dtype), stride=2, padding=1).cpu().double()
+        want = F.conv_transpose1d(x.cpu(), w.cpu(), b.cpu(), stride=2, padding=1)
+        torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4, equal_nan=True)
+        assert not got[:, :, ::2].isfinite().all() and got[:, :, 1::2].isfinite().all()
 
 
 def test_default_forward_is_a_variant() -> None:

@@ -61,6 +61,17 @@ def _mac(acc, a, b, keep, USE_DOT: tl.constexpr, PRECISION: tl.constexpr):
     return acc + tl.where(keep, part.to(acc.dtype), 0.0)
 
 
+@triton.jit
+def _mac_fused(acc, a, b, USE_DOT: tl.constexpr, PRECISION: tl.constexpr):
+    """``acc + a @ b`` as :func:`_mac` computes it, with no mask: for tiles in which every
+    product is real, where ``tl.dot`` accumulates in place (tensor cores' fused add)."""
+    if USE_DOT:
+        acc = tl.dot(a, b, acc, input_precision=PRECISION)
+    else:
+        acc += tl.sum(a[:, :, None].to(acc.dtype) * b[None, :, :].to(acc.dtype), axis=1)
+    return acc
+
+
 # fmt: off
 @triton.jit
 def conv_transpose1d_kernel(
@@ -163,6 +174,7 @@ def conv_transpose1d_coalesced_kernel(
     STRIDE, PADDING, DILATION,  # the convolution's arguments
     TAP_STEP,  # stride // gcd(stride, dilation): taps of one phase are this far apart
     SHIFT,  # dilation // gcd(stride, dilation): the input step between two taps of a phase
+    ALL_TAPS,  # 1 when every phase has as many taps (gcd(stride, dilation) = 1, K % stride = 0)
     Q_START,  # the first q of block 0 (the smallest q any phase writes)
     N_Q_BLOCKS, N_CO_BLOCKS,  # blocks of q, blocks of output channels per group
     sxn, sxc, sxl,  # strides of x (in elements)
@@ -209,57 +221,103 @@ def conv_transpose1d_coalesced_kernel(
     rows = tl.arange(0, PHASES * BLOCK_CO)  # tile row = phase * BLOCK_CO + channel
     r_row = rows // BLOCK_CO  # each row's phase (>= STRIDE: padding rows, never written)
     co_row = cob * BLOCK_CO + rows % BLOCK_CO  # each row's output channel within the group
-    # Each row's first tap: the smallest k < TAP_STEP with k*dilation % stride == r (K if none).
-    ks = tl.arange(0, PHASES)  # TAP_STEP <= STRIDE <= PHASES candidates
-    hit = (ks[None, :] < TAP_STEP) & ((ks[None, :] * DILATION) % STRIDE == r_row[:, None])
-    first_row = tl.min(tl.where(hit, ks[None, :], K), axis=1)
+    first_row = _first_tap(r_row, K, STRIDE, DILATION, TAP_STEP, PHASES)  # K if none
     taps_row = tl.cdiv(K - first_row, TAP_STEP)  # taps of the row's phase (0 if none)
-    # Where a row's column q lands: t = q*stride + e - padding, e = first*dilation (r if no tap).
-    e_row = tl.where(first_row < K, first_row * DILATION, r_row)
     row_mask = (r_row < STRIDE) & (co_row < C_OUT_G)  # rows that exist
 
-    q = Q_START + qb * BLOCK_Q + tl.arange(0, BLOCK_Q)  # the q of this block, all phases
-    n_steps_j = tl.cdiv(K, TAP_STEP)  # phase 0 has the most taps (its first is k = 0)
+    q0 = Q_START + qb * BLOCK_Q  # the first q of this block, all phases
+    q = q0 + tl.arange(0, BLOCK_Q)
+    n_j = tl.cdiv(K, TAP_STEP)  # phase 0 has the most taps (its first is k = 0)
     n_cb = tl.cdiv(C_IN_G, BLOCK_C)  # steps over the group's input channels per tap
 
     x_base = x_ptr + n * sxn + (g * C_IN_G) * sxc  # x[n, first channel of group g, 0]
     w_base = w_ptr + (g * C_IN_G) * swc + co_row[:, None] * swo  # w[group's c, row's co, 0]
     acc = tl.zeros((PHASES * BLOCK_CO, BLOCK_Q), dtype=ACC)
-    for step in range(0, n_steps_j * n_cb):  # one loop over (tap rank j, channel block)
-        j = step // n_cb  # every row's j-th tap ...
-        k_row = first_row + j * TAP_STEP  # ... is tap k_row
-        tap_mask = row_mask & (j < taps_row)  # rows whose phase has a j-th tap
-        offs_c = (step - j * n_cb) * BLOCK_C + arange_c  # this step's input channels
-        c_mask = offs_c < C_IN_G
-        i = q - j * SHIFT  # the input every row's column q takes its j-th tap from
-        i_mask = (i >= 0) & (i < L_IN)  # inputs that exist
-        xs = tl.load(  # (BLOCK_C, BLOCK_Q): x[n, c, i], shared by every phase
-            x_base + offs_c[:, None] * sxc + i[None, :] * sxl,
-            mask=c_mask[:, None] & i_mask[None, :],
-            other=0.0,
-        )
-        ws = tl.load(  # (PHASES*BLOCK_CO, BLOCK_C): w[c, co, k_row], one tap per row
-            w_base + offs_c[None, :] * swc + k_row[:, None] * swk,
-            mask=tap_mask[:, None] & c_mask[None, :],
-            other=0.0,
-        )
-        # keep real products only: a tapless row (zero weight) times an inf input is nan,
-        # and so is an absent input (zero) times an inf weight
-        acc = _mac(acc, ws, xs, tap_mask[:, None] & i_mask[None, :], USE_DOT, PRECISION)
+    # Inside the signal (every input of every tap exists) and with as many taps in every
+    # phase, no product involves an absent element: the sum needs no mask and keeps the
+    # fused tl.dot(a, b, acc). Blocks at the signal's edges, or with unequal phases, mask.
+    inside = (ALL_TAPS != 0) & (q0 - (n_j - 1) * SHIFT >= 0) & (q0 + BLOCK_Q - 1 < L_IN)
+    if inside:
+        for step in range(0, n_j * n_cb):  # one loop over (tap rank j, channel block)
+            acc = _coalesced_step(
+                acc, step, n_cb, first_row, taps_row, row_mask, q, x_base, w_base, arange_c,
+                C_IN_G, L_IN, TAP_STEP, SHIFT, sxc, sxl, swc, swk, BLOCK_C, False, USE_DOT, PRECISION,
+            )  # fmt: skip
+    else:
+        for step in range(0, n_j * n_cb):
+            acc = _coalesced_step(
+                acc, step, n_cb, first_row, taps_row, row_mask, q, x_base, w_base, arange_c,
+                C_IN_G, L_IN, TAP_STEP, SHIFT, sxc, sxl, swc, swk, BLOCK_C, True, USE_DOT, PRECISION,
+            )  # fmt: skip
     if HAS_BIAS:  # the bias is added once per output, after the sum
         bias = tl.load(b_ptr + g * C_OUT_G + co_row, mask=co_row < C_OUT_G, other=0.0)
         acc += bias.to(ACC)[:, None]
-    t = q[None, :] * STRIDE + e_row[:, None] - PADDING  # (rows, BLOCK_Q): the output positions
-    mask = row_mask[:, None] & (t >= 0) & (t < L_OUT)  # rows that exist, positions inside
     # Interleave the phases: (PHASES, BLOCK_CO, BLOCK_Q) -> (BLOCK_CO, BLOCK_Q, PHASES) ->
-    # (BLOCK_CO, BLOCK_Q*PHASES), so a row of the tile runs along t.
-    shape3 = (PHASES, BLOCK_CO, BLOCK_Q)
-    out = tl.reshape(tl.permute(tl.reshape(acc, shape3), (1, 2, 0)), (BLOCK_CO, BLOCK_Q * PHASES))
-    t = tl.reshape(tl.permute(tl.reshape(t, shape3), (1, 2, 0)), (BLOCK_CO, BLOCK_Q * PHASES))
-    mask = tl.reshape(tl.permute(tl.reshape(mask, shape3), (1, 2, 0)), (BLOCK_CO, BLOCK_Q * PHASES))
+    # (BLOCK_CO, BLOCK_Q*PHASES): column q_offset*PHASES + r of a channel's row.
+    out = tl.reshape(
+        tl.permute(tl.reshape(acc, (PHASES, BLOCK_CO, BLOCK_Q)), (1, 2, 0)),
+        (BLOCK_CO, BLOCK_Q * PHASES),
+    )
+    cols = tl.arange(0, BLOCK_Q * PHASES)  # the interleaved columns
+    r_col = cols % PHASES  # each column's phase
+    first_col = _first_tap(r_col, K, STRIDE, DILATION, TAP_STEP, PHASES)
+    # Phase r's column q writes t = q*stride + first*dilation - padding (r for a tapless phase):
+    # consecutive t along the row for unit dilation and a power-of-two stride.
+    shift_col = tl.where(first_col < K, first_col * DILATION, r_col)
+    t = (q0 + cols // PHASES) * STRIDE + shift_col - PADDING
+    col_mask = (r_col < STRIDE) & (t >= 0) & (t < L_OUT)  # phases that exist, positions inside
     co = cob * BLOCK_CO + tl.arange(0, BLOCK_CO)  # the tile's output channels
-    y_offs = n * syn + (g * C_OUT_G + co)[:, None] * syc + t * syl
-    tl.store(y_ptr + y_offs, out.to(y_ptr.dtype.element_ty), mask=mask)
+    y_offs = n * syn + (g * C_OUT_G + co)[:, None] * syc + t[None, :] * syl
+    y_mask = (co < C_OUT_G)[:, None] & col_mask[None, :]
+    tl.store(y_ptr + y_offs, out.to(y_ptr.dtype.element_ty), mask=y_mask)
+
+
+@triton.jit
+def _first_tap(r, K, STRIDE, DILATION, TAP_STEP, PHASES: tl.constexpr):
+    """Elementwise over the phases ``r``: the smallest tap ``k < TAP_STEP`` with
+    ``k*dilation % stride == r`` (the phase's first tap), or ``K`` when no tap reaches ``r``."""
+    ks = tl.arange(0, PHASES)  # the candidates: TAP_STEP <= STRIDE <= PHASES
+    hit = (ks[None, :] < TAP_STEP) & ((ks[None, :] * DILATION) % STRIDE == r[:, None])
+    return tl.min(tl.where(hit, ks[None, :], K), axis=1)
+
+
+@triton.jit
+def _coalesced_step(
+    acc, step, n_cb,  # the accumulator, this step, channel blocks per tap
+    first_row, taps_row, row_mask,  # each row's first tap, tap count, existence
+    q, x_base, w_base, arange_c,  # the block's q, x[n, group's c, 0], w[group's c, row's co, 0]
+    C_IN_G, L_IN, TAP_STEP, SHIFT,  # as in the kernel
+    sxc, sxl, swc, swk,  # strides of x and w
+    BLOCK_C: tl.constexpr,  # input channels per step
+    MASKED: tl.constexpr,  # drop the products of absent elements (edge blocks)
+    USE_DOT: tl.constexpr, PRECISION: tl.constexpr,  # as in the kernel
+):
+    """One step of the coalesced kernel's sum: tap rank ``j`` of every phase, one block of
+    input channels: ``acc += W_j @ x[n, c_block, q - j*SHIFT]``."""
+    j = step // n_cb  # every row's j-th tap ...
+    k_row = first_row + j * TAP_STEP  # ... is tap k_row
+    tap_mask = row_mask & (j < taps_row)  # rows whose phase has a j-th tap
+    offs_c = (step - j * n_cb) * BLOCK_C + arange_c  # this step's input channels
+    c_mask = offs_c < C_IN_G
+    i = q - j * SHIFT  # the input every row's column q takes its j-th tap from
+    i_mask = (i >= 0) & (i < L_IN)  # inputs that exist
+    xs = tl.load(  # (BLOCK_C, BLOCK_Q): x[n, c, i], shared by every phase
+        x_base + offs_c[:, None] * sxc + i[None, :] * sxl,
+        mask=c_mask[:, None] & i_mask[None, :],
+        other=0.0,
+    )
+    ws = tl.load(  # (PHASES*BLOCK_CO, BLOCK_C): w[c, co, k_row], one tap per row
+        w_base + offs_c[None, :] * swc + k_row[:, None] * swk,
+        mask=tap_mask[:, None] & c_mask[None, :],
+        other=0.0,
+    )
+    if MASKED:
+        # keep real products only: a tapless row (zero weight) times an inf input is nan,
+        # and so is an absent input (zero) times an inf weight
+        acc = _mac(acc, ws, xs, tap_mask[:, None] & i_mask[None, :], USE_DOT, PRECISION)
+    else:
+        acc = _mac_fused(acc, ws, xs, USE_DOT, PRECISION)
+    return acc
 
 
 # fmt: off

@@ -273,6 +273,7 @@ def _coalesced_launch(shape_x, shape_w, geometry: Geometry, dtype: torch.dtype):
     ints = (
         c_in // g, c_out_g, l_in, l_out, k, g,  # C_IN_G, C_OUT_G, L_IN, L_OUT, K, G
         s, p, d, tap_step(s, d), d // math.gcd(s, d),  # STRIDE, PADDING, DILATION, TAP_STEP, SHIFT
+        int(math.gcd(s, d) == 1 and k % s == 0),  # ALL_TAPS: every phase has K / stride taps
         q_lo, n_q_blocks, n_co_blocks,  # Q_START, N_Q_BLOCKS, N_CO_BLOCKS
     )  # fmt: skip
     constexprs = {
