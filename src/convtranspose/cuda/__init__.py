@@ -37,7 +37,7 @@ and are multiplied in exact IEEE float32 otherwise, as they always are in the in
 float64 is computed on CUDA cores in float64; float16 and bfloat16 on tensor cores,
 accumulating in float32.
 
-The names below are loaded on first use (:pep:`562`): importing the package, or its phase
+Its public names are loaded on first use (:pep:`562`): importing the package, or its phase
 grid for a figure, defines no kernel, so ``TRITON_INTERPRET`` can still be set afterwards.
 """
 

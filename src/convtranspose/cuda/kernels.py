@@ -26,7 +26,7 @@ which.
 Layouts (``x``, ``w``, ``y`` and the gradients are addressed through their strides, so
 views work too; the bias, made contiguous by the argument checks, by its index; offsets are
 int64 when a tensor's elements reach 2**31 past its first, see
-:func:`convtranspose.cuda.address_span`): ``x (N, C_in, L_in)``, ``w (C_in, C_out/G, K)``,
+:func:`convtranspose.cuda.launch.address_span`): ``x (N, C_in, L_in)``, ``w (C_in, C_out/G, K)``,
 ``y (N, C_out, L_out)``, channels of group ``g`` are the contiguous ranges ``g*C_in/G ...``
 and ``g*C_out/G ...``.
 """
@@ -241,13 +241,15 @@ def conv_transpose1d_coalesced_kernel(
         for step in range(0, n_j * n_cb):  # one loop over (tap rank j, channel block)
             acc = _coalesced_step(
                 acc, step, n_cb, first_row, taps_row, row_mask, q, x_base, w_base, arange_c,
-                C_IN_G, L_IN, TAP_STEP, SHIFT, sxc, sxl, swc, swk, BLOCK_C, False, USE_DOT, PRECISION,
+                C_IN_G, L_IN, TAP_STEP, SHIFT, sxc, sxl, swc, swk,
+                BLOCK_C, False, USE_DOT, PRECISION,  # MASKED=False
             )  # fmt: skip
     else:
         for step in range(0, n_j * n_cb):
             acc = _coalesced_step(
                 acc, step, n_cb, first_row, taps_row, row_mask, q, x_base, w_base, arange_c,
-                C_IN_G, L_IN, TAP_STEP, SHIFT, sxc, sxl, swc, swk, BLOCK_C, True, USE_DOT, PRECISION,
+                C_IN_G, L_IN, TAP_STEP, SHIFT, sxc, sxl, swc, swk,
+                BLOCK_C, True, USE_DOT, PRECISION,  # MASKED=True
             )  # fmt: skip
     if HAS_BIAS:  # the bias is added once per output, after the sum
         bias = tl.load(b_ptr + g * C_OUT_G + co_row, mask=co_row < C_OUT_G, other=0.0)
@@ -443,8 +445,9 @@ def weight_grad_kernel(
             gs = tl.load(  # (BLOCK_I, BLOCK_O): grad_y[n, o, t], transposed
                 g_base + t[:, None] * sgl, mask=i_mask[:, None] & o_mask[None, :], other=0.0
             )
-            # both operands are masked by the same i_mask, so an absent pair is 0 * 0: keep all
-            acc = _mac(acc, xs, gs, True, USE_DOT, PRECISION)
+            # both operands are masked by the same i_mask, so an absent pair is 0 * 0: keep the
+            # rows that exist (the others are never stored)
+            acc = _mac(acc, xs, gs, c_mask[:, None], USE_DOT, PRECISION)
         x_base += sxn
         g_base += sgn
     w_offs = (g * C_IN_G + offs_c)[:, None] * swc + offs_o[None, :] * swo + k * swk

@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 
 from ..arguments import Conv1dArgs, check_conv_transpose1d
-from .phases import phase_grid, tap_step
+from .phases import phase_grid, phase_taps, tap_step
 from .tiles import HALF_DTYPES, choose_coalesced_tiles, choose_tiles, pow2
 
 try:
@@ -241,15 +241,6 @@ def _phase_launch(shape_x, shape_w, geometry: Geometry, dtype: torch.dtype):
     return grid, tiles, ints, constexprs
 
 
-def _first_taps(kernel_size: int, stride: int, dilation: int) -> list[int | None]:
-    """Each phase's first tap (the smallest ``k`` with ``k*dilation % stride == r``), or None."""
-    step = tap_step(stride, dilation)
-    firsts: list[int | None] = [None] * stride
-    for k in range(min(step, kernel_size)):
-        firsts[k * dilation % stride] = k
-    return firsts
-
-
 def _coalesced_launch(shape_x, shape_w, geometry: Geometry, dtype: torch.dtype):
     """Coalesced kernel: (grid, tiles, per-launch integer arguments)."""
     n, c_in, l_in = shape_x
@@ -258,12 +249,12 @@ def _coalesced_launch(shape_x, shape_w, geometry: Geometry, dtype: torch.dtype):
     l_out = geometry.output_length
     # Phase r's column q writes t = q*s + e_r - p, e_r = first_r*d (r when no tap reaches r):
     # the q that write something run from q_lo to q_hi over all phases.
-    ends = [r if f is None else f * d for r, f in enumerate(_first_taps(k, s, d))]
+    firsts = [min(phase_taps(k, s, d, r), default=None) for r in range(s)]
+    ends = [r if f is None else f * d for r, f in enumerate(firsts)]
     q_lo = min(-((e - p) // s) for e in ends)  # ceil((p - e) / s)
     q_hi = max((l_out - 1 + p - e) // s for e in ends)
     n_q = q_hi - q_lo + 1
     phases = max(2, pow2(s, 1 << 30))
-    # channel blocks per group are only known after the tiles: estimate with the tile's cap
     tiles = choose_coalesced_tiles(phases, c_out_g, c_in // g, n_q, n * g, dtype)
     block_co = tiles.rows // phases
     n_co_blocks = math.ceil(c_out_g / block_co)
@@ -481,8 +472,7 @@ def _variant_function(variant: str) -> Callable[..., Tensor]:
         )
         check_runnable(a.input.device)
         dtype, (x, w, b) = _computable(a.input, a.weight, a.bias)
-        with torch.no_grad():
-            y = forward(variant, Geometry.of(a), x, w, b)
+        y = forward(variant, Geometry.of(a), x, w, b)  # a kernel's output records no graph
         return a.restore(y.to(dtype))
 
     conv_transpose1d.__name__ = conv_transpose1d.__qualname__ = f"conv_transpose1d_{variant}"

@@ -5,7 +5,7 @@ reducing ``red`` channels per step. Two families:
 
 - channel-heavy problems (both channel counts >= 16, not float64) multiply their tiles with
   ``tl.dot``, which needs every tile side >= 16: half types on tensor cores; float32 on TF32
-  tensor cores or as exact CUDA-core FMAs (see :func:`convtranspose.cuda.dot_precision`);
+  tensor cores or as exact CUDA-core FMAs (see :func:`convtranspose.cuda.launch.dot_precision`);
 - channel-light ones (depthwise, a few channels) and float64 multiply a broadcast tile and
   sum it on CUDA cores, at most 4096 elements so it stays in registers, spent on positions.
 
