@@ -14,9 +14,10 @@ from two programs, so there are no atomics and every run gives bit-identical res
   respect to ``w``.
 
 Non-finite values follow the definition: a product of a masked (absent) element, loaded as
-zero, with an ``inf`` or ``nan`` would be ``nan`` (``0 * inf``), so every partial product
-whose operands are not both real is dropped by :func:`_mac`'s mask *after* the product,
-never multiplied in.
+zero, with an ``inf`` or ``nan`` would be ``nan`` (``0 * inf``). Blocks at the edges of the
+signal, where such products occur, drop them with :func:`_mac`'s mask *after* the product;
+blocks inside it, where every product is real, accumulate with :func:`_mac_fused`
+(``tl.dot(a, b, acc)``, which keeps the tensor cores' accumulation in flight).
 
 Triton reads ``TRITON_INTERPRET`` when ``@triton.jit`` runs, that is when this module is
 imported: with ``TRITON_INTERPRET=1`` the kernels run on CPU tensors in Triton's
@@ -139,30 +140,70 @@ def conv_transpose1d_kernel(
     x_base = x_ptr + n * sxn + (g * C_IN_G) * sxc  # x[n, first channel of group g, 0]
     w_base = w_ptr + (g * C_IN_G) * swc + offs_co[:, None] * swo  # w[group's c, co, 0]
     acc = tl.zeros((BLOCK_CO, BLOCK_Q), dtype=ACC)
-    for step in range(0, n_taps * n_cb):  # one loop over (tap, channel block): pipelined
-        j = step // n_cb  # the j-th tap of the phase ...
-        k = first + j * TAP_STEP  # ... is tap k
-        offs_c = (step - j * n_cb) * BLOCK_C + arange_c  # this step's input channels
-        i = q - (k * DILATION) // STRIDE  # the input each output t takes tap k from
-        i_mask = (i >= 0) & (i < L_IN) & t_mask  # inputs that exist, outputs we write
-        c_mask = offs_c < C_IN_G
-        xs = tl.load(  # (BLOCK_C, BLOCK_Q): x[n, c, i]
-            x_base + offs_c[:, None] * sxc + i[None, :] * sxl,
-            mask=c_mask[:, None] & i_mask[None, :],
-            other=0.0,
-        )
-        ws = tl.load(  # (BLOCK_CO, BLOCK_C): w[c, co, k], transposed
-            w_base + offs_c[None, :] * swc + k * swk,
-            mask=co_mask[:, None] & c_mask[None, :],
-            other=0.0,
-        )
-        # keep only the columns whose input exists: a masked x (zero) times an inf weight is nan
-        acc = _mac(acc, ws, xs, i_mask[None, :], USE_DOT, PRECISION)
+    # Inside the signal (every input of every tap of the phase exists) no product involves an
+    # absent input: the sum needs no mask and keeps tl.dot's fused accumulation. Blocks at
+    # the signal's edges drop the products of absent inputs (see _phase_step).
+    q_lo = q_first + qb * BLOCK_Q  # the block's first q
+    k_last = first + (n_taps - 1) * TAP_STEP  # the phase's last tap (reads the lowest input)
+    inside = (q_lo - (k_last * DILATION) // STRIDE >= 0) & (
+        q_lo + BLOCK_Q - 1 - (first * DILATION) // STRIDE < L_IN
+    )
+    if inside:
+        for step in range(0, n_taps * n_cb):  # one loop over (tap, channel block): pipelined
+            acc = _phase_step(
+                acc, step, n_cb, first, q, t_mask, co_mask, x_base, w_base, arange_c,
+                C_IN_G, L_IN, STRIDE, DILATION, TAP_STEP, sxc, sxl, swc, swk,
+                BLOCK_C, False, USE_DOT, PRECISION,  # MASKED=False
+            )  # fmt: skip
+    else:
+        for step in range(0, n_taps * n_cb):
+            acc = _phase_step(
+                acc, step, n_cb, first, q, t_mask, co_mask, x_base, w_base, arange_c,
+                C_IN_G, L_IN, STRIDE, DILATION, TAP_STEP, sxc, sxl, swc, swk,
+                BLOCK_C, True, USE_DOT, PRECISION,  # MASKED=True
+            )  # fmt: skip
     if HAS_BIAS:  # the bias is added once per output, after the sum
         bias = tl.load(b_ptr + g * C_OUT_G + offs_co, mask=co_mask, other=0.0)
         acc += bias.to(ACC)[:, None]
     y_offs = n * syn + (g * C_OUT_G + offs_co)[:, None] * syc + t[None, :] * syl
     tl.store(y_ptr + y_offs, acc.to(y_ptr.dtype.element_ty), mask=co_mask[:, None] & t_mask[None, :])
+
+
+@triton.jit
+def _phase_step(
+    acc, step, n_cb,  # the accumulator, this step, channel blocks per tap
+    first, q, t_mask, co_mask,  # the phase's first tap, the block's q, masks of t and co
+    x_base, w_base, arange_c,  # x[n, group's c, 0], w[group's c, co, 0], 0 .. BLOCK_C-1
+    C_IN_G, L_IN, STRIDE, DILATION, TAP_STEP,  # as in the kernel
+    sxc, sxl, swc, swk,  # strides of x and w
+    BLOCK_C: tl.constexpr,  # input channels per step
+    MASKED: tl.constexpr,  # drop the products of absent inputs (edge blocks)
+    USE_DOT: tl.constexpr, PRECISION: tl.constexpr,  # as in the kernel
+):
+    """One step of the per-phase kernel's sum, the ``j``-th tap ``k`` of the phase and one
+    block of input channels: ``acc += w[c_block, co_block, k]^T @ x[n, c_block, i]``."""
+    j = step // n_cb  # the j-th tap of the phase ...
+    k = first + j * TAP_STEP  # ... is tap k
+    offs_c = (step - j * n_cb) * BLOCK_C + arange_c  # this step's input channels
+    i = q - (k * DILATION) // STRIDE  # the input each output t takes tap k from
+    i_mask = (i >= 0) & (i < L_IN) & t_mask  # inputs that exist, outputs we write
+    c_mask = offs_c < C_IN_G
+    xs = tl.load(  # (BLOCK_C, BLOCK_Q): x[n, c, i]
+        x_base + offs_c[:, None] * sxc + i[None, :] * sxl,
+        mask=c_mask[:, None] & i_mask[None, :],
+        other=0.0,
+    )
+    ws = tl.load(  # (BLOCK_CO, BLOCK_C): w[c, co, k], transposed
+        w_base + offs_c[None, :] * swc + k * swk,
+        mask=co_mask[:, None] & c_mask[None, :],
+        other=0.0,
+    )
+    if MASKED:
+        # keep only the columns whose input exists: a masked x (zero) times an inf weight is nan
+        acc = _mac(acc, ws, xs, i_mask[None, :], USE_DOT, PRECISION)
+    else:
+        acc = _mac_fused(acc, ws, xs, USE_DOT, PRECISION)
+    return acc
 
 
 # fmt: off
@@ -367,26 +408,65 @@ def conv1d_kernel(
     g_base = g_ptr + n * sgn + (g * C_OUT_G) * sgc  # grad_y[n, first channel of group g, 0]
     w_base = w_ptr + (g * C_IN_G + offs_c)[:, None] * swc  # w[c, 0, 0] per row
     acc = tl.zeros((BLOCK_C, BLOCK_I), dtype=ACC)
-    for k in range(K):
-        t = offs_i * STRIDE + k * DILATION - PADDING  # where tap k of input i landed
-        t_mask = (t >= 0) & (t < L_OUT) & i_mask  # landed inside the (cropped) output
-        for o0 in range(0, C_OUT_G, BLOCK_O):  # reduce over the group's output channels
-            offs_o = o0 + arange_o
-            o_mask = offs_o < C_OUT_G
-            ws = tl.load(  # (BLOCK_C, BLOCK_O): w[c, o, k]
-                w_base + offs_o[None, :] * swo + k * swk,
-                mask=c_mask[:, None] & o_mask[None, :],
-                other=0.0,
-            )
-            gs = tl.load(  # (BLOCK_O, BLOCK_I): grad_y[n, o, t]
-                g_base + offs_o[:, None] * sgc + t[None, :] * sgl,
-                mask=o_mask[:, None] & t_mask[None, :],
-                other=0.0,
-            )
-            # keep only the columns whose output exists (a masked grad_y times an inf weight)
-            acc = _mac(acc, ws, gs, t_mask[None, :], USE_DOT, PRECISION)
+    # Inside the output (every tap of every input of the block landed in it), no product
+    # involves an absent output gradient: the sum keeps tl.dot's fused accumulation. Blocks at
+    # the edges drop the products of absent ones (see _input_grad_tap).
+    i_lo = ib * BLOCK_I  # the block's first input
+    inside = (i_lo * STRIDE - PADDING >= 0) & (
+        (i_lo + BLOCK_I - 1) * STRIDE + (K - 1) * DILATION - PADDING < L_OUT
+    )
+    if inside:
+        for k in range(K):
+            acc = _input_grad_tap(
+                acc, k, offs_i, i_mask, c_mask, g_base, w_base, arange_o,
+                C_OUT_G, L_OUT, STRIDE, PADDING, DILATION, sgc, sgl, swo, swk,
+                BLOCK_O, False, USE_DOT, PRECISION,  # MASKED=False
+            )  # fmt: skip
+    else:
+        for k in range(K):
+            acc = _input_grad_tap(
+                acc, k, offs_i, i_mask, c_mask, g_base, w_base, arange_o,
+                C_OUT_G, L_OUT, STRIDE, PADDING, DILATION, sgc, sgl, swo, swk,
+                BLOCK_O, True, USE_DOT, PRECISION,  # MASKED=True
+            )  # fmt: skip
     x_offs = n * sxn + (g * C_IN_G + offs_c)[:, None] * sxc + offs_i[None, :] * sxl
     tl.store(x_ptr + x_offs, acc.to(x_ptr.dtype.element_ty), mask=c_mask[:, None] & i_mask[None, :])
+
+
+@triton.jit
+def _input_grad_tap(
+    acc, k,  # the accumulator, the tap
+    offs_i, i_mask, c_mask,  # the block's inputs, which exist, which channels exist
+    g_base, w_base, arange_o,  # grad_y[n, group's o, 0], w[c, 0, 0] per row, 0 .. BLOCK_O-1
+    C_OUT_G, L_OUT, STRIDE, PADDING, DILATION,  # as in the kernel
+    sgc, sgl, swo, swk,  # strides of grad_y and w
+    BLOCK_O: tl.constexpr,  # output channels per step
+    MASKED: tl.constexpr,  # drop the products of absent output gradients (edge blocks)
+    USE_DOT: tl.constexpr, PRECISION: tl.constexpr,  # as in the kernel
+):
+    """Tap ``k``'s share of ``conv1d_kernel``'s block: ``acc += w[c, :, k] @ grad_y[n, :, t]``
+    with ``t = i*stride + k*dilation - padding``, over the group's output channels."""
+    t = offs_i * STRIDE + k * DILATION - PADDING  # where tap k of input i landed
+    t_mask = (t >= 0) & (t < L_OUT) & i_mask  # landed inside the (cropped) output
+    for o0 in range(0, C_OUT_G, BLOCK_O):  # reduce over the group's output channels
+        offs_o = o0 + arange_o
+        o_mask = offs_o < C_OUT_G
+        ws = tl.load(  # (BLOCK_C, BLOCK_O): w[c, o, k]
+            w_base + offs_o[None, :] * swo + k * swk,
+            mask=c_mask[:, None] & o_mask[None, :],
+            other=0.0,
+        )
+        gs = tl.load(  # (BLOCK_O, BLOCK_I): grad_y[n, o, t]
+            g_base + offs_o[:, None] * sgc + t[None, :] * sgl,
+            mask=o_mask[:, None] & t_mask[None, :],
+            other=0.0,
+        )
+        if MASKED:
+            # keep only the columns whose output exists (a masked grad_y times an inf weight)
+            acc = _mac(acc, ws, gs, t_mask[None, :], USE_DOT, PRECISION)
+        else:
+            acc = _mac_fused(acc, ws, gs, USE_DOT, PRECISION)
+    return acc
 
 
 # fmt: off
@@ -445,9 +525,9 @@ def weight_grad_kernel(
             gs = tl.load(  # (BLOCK_I, BLOCK_O): grad_y[n, o, t], transposed
                 g_base + t[:, None] * sgl, mask=i_mask[:, None] & o_mask[None, :], other=0.0
             )
-            # both operands are masked by the same i_mask, so an absent pair is 0 * 0: keep the
-            # rows that exist (the others are never stored)
-            acc = _mac(acc, xs, gs, c_mask[:, None], USE_DOT, PRECISION)
+            # both operands are masked by the same i_mask, so an absent pair is 0 * 0 (a row
+            # of a channel that does not exist may be nan, and is never stored): no mask
+            acc = _mac_fused(acc, xs, gs, USE_DOT, PRECISION)
         x_base += sxn
         g_base += sgn
     w_offs = (g * C_IN_G + offs_c)[:, None] * swc + offs_o[None, :] * swo + k * swk
