@@ -19,7 +19,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from convtranspose import cuda
+from convtranspose import cuda, reference
 from convtranspose.cuda import launch
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
@@ -298,22 +298,28 @@ def test_non_finite_values_as_torch(name: str, where: str, value: float, index: 
     [p for p in PLANTS if p[0] != "bias" and p[1] != -math.inf],
     ids=str,
 )
-def test_non_finite_gradients_where_torch_is_finite(name, where, value, index) -> None:
-    """The gradients with a non-finite input or weight: equal to torch's wherever torch's are
-    finite. (torch's own backward multiplies padded zeros by the weight, so it may give ``nan``
-    where the definition's gradient is finite; there ours may be finite.)"""
+def test_non_finite_gradients_as_the_definition(name, where, value, index) -> None:
+    """The gradients with a non-finite input or weight. The input gradient is the gather
+    convolution of the output gradient with the weight over real taps only: equal to
+    :func:`convtranspose.reference.conv1d`'s (the definition's loops), ``nan`` and ``inf``
+    included. torch's own backward multiplies padded zeros by the weight, so it may give
+    ``nan`` where the definition is finite: the weight and bias gradients equal torch's
+    wherever torch's are finite."""
     x, w, b, kwargs = planted(name, where, value, index)
     leaves = [t.detach().clone().requires_grad_() for t in (x, w, b)]
     y = cuda.conv_transpose1d(*leaves, **kwargs)
     cotangent = make(*y.shape, dtype=y.dtype, seed=99, device=y.device)
-    got = torch.autograd.grad(y, leaves, cotangent)
+    got = [g.cpu() for g in torch.autograd.grad(y, leaves, cotangent)]
+    s, p, d, groups = (kwargs.get(k, v) for k, v in (("stride", 1), ("padding", 0), ("dilation", 1), ("groups", 1)))  # fmt: skip
+    definition = reference.conv1d(cotangent.cpu(), w.cpu(), None, s, p, d, groups)
+    torch.testing.assert_close(got[0], definition[..., : x.shape[2]], equal_nan=True)
     cpu_leaves = [t.detach().cpu().requires_grad_() for t in (x, w, b)]
     want = torch.autograd.grad(
         F.conv_transpose1d(*cpu_leaves, **kwargs), cpu_leaves, cotangent.cpu()
     )
-    for g, e in zip(got, want, strict=True):
+    for g, e in zip(got[1:], want[1:], strict=True):
         finite = e.isfinite()
-        torch.testing.assert_close(g.cpu()[finite], e[finite], atol=1e-9, rtol=1e-9)
+        torch.testing.assert_close(g[finite], e[finite], atol=1e-9, rtol=1e-9)
 
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # numpy's 0 * nan
