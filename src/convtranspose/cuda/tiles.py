@@ -83,6 +83,22 @@ def choose_tiles(rows: int, red: int, cols: int, dtype: torch.dtype) -> Tiles:
     return Tiles(rows_t, red_t, cols_t, use_dot=False)
 
 
+def _best_cols(n_q: int, programs_per_block: int, largest: int) -> int:
+    """The ``q`` per program, a power of two from 16 to ``largest``: the largest whose score is
+    within 10% of the best, the score being the share of the blocks' ``q`` that exist times
+    how far the grid fills :data:`MIN_PROGRAMS`. (The ``q`` of all phases together run a
+    little past a multiple of a power of two when padding shifts the phases, 33 for 32
+    positions per phase: a 32-wide block would leave a second block almost empty.)"""
+    scores = {}
+    cols = largest
+    while cols >= 16:
+        blocks = math.ceil(n_q / cols)
+        scores[cols] = n_q / (blocks * cols) * min(1.0, blocks * programs_per_block / MIN_PROGRAMS)
+        cols //= 2
+    best = max(scores.values())
+    return max(c for c, score in scores.items() if score >= 0.9 * best)
+
+
 @functools.lru_cache(maxsize=1024)
 def choose_coalesced_tiles(
     phases: int, channels_out: int, channels_in: int, n_q: int, programs_per_q_block: int,
@@ -95,9 +111,9 @@ def choose_coalesced_tiles(
     blocks), to keep the grid at :data:`MIN_PROGRAMS` or more.
 
     With ``tl.dot`` (``rows >= 16`` and ``channels_in >= 16``, not float64) the rows are
-    capped at 128 for half types and 64... 128 for float32 (all phases of at least one
-    channel), the positions per program at 64 ``q``; else broadcast tiles of at most 4096
-    elements (``rows x red x cols``), spent on positions.
+    at most 128 (all phases of at least one channel), the input channels per step at the
+    :data:`DOT_CAPS` reduction, the ``q`` per program chosen by :func:`_best_cols` (16 to 64);
+    else broadcast tiles of at most 4096 elements (``rows x red x cols``), spent on positions.
     """
     family = _family(dtype)
     co_cap = max(1, 128 // phases)  # all phases of a channel always share a program
@@ -106,12 +122,8 @@ def choose_coalesced_tiles(
     if family is not None and rows >= 16 and channels_in >= 16:
         _, cap_red, _ = DOT_CAPS[family]
         red = pow2(channels_in, cap_red)
-        cols = max(16, pow2(n_q, 64))
-        n_co_blocks = math.ceil(channels_out / co)
-        while (
-            cols > 16 and programs_per_q_block * n_co_blocks * math.ceil(n_q / cols) < MIN_PROGRAMS
-        ):
-            cols //= 2
+        programs = programs_per_q_block * math.ceil(channels_out / co)  # per block of q
+        cols = _best_cols(n_q, programs, largest=max(16, pow2(n_q, 64)))
         warps = 8 if rows * cols >= 8192 else 4
         return Tiles(rows=rows, red=red, cols=cols, use_dot=True, num_warps=warps)
     co = pow2(channels_out, max(1, 16 // phases))
