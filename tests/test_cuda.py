@@ -1,9 +1,11 @@
 """Tests particular to the Triton implementation, :mod:`convtranspose.cuda`.
 
 The shared suite (``test_conv_transpose1d.py``, ``test_bad_input.py``) already checks it
-against torch through :mod:`implementations`. These add what only this implementation
-has: determinism, the tensor-core (``tl.dot``) path, int64 offsets, half precision, torch's
-own sample inputs, and clear errors when the kernels cannot run. Without a GPU everything
+against torch through :mod:`implementations` (each forward variant of
+``cuda.FORWARD_KERNELS`` too). These add what only this implementation has: determinism, the
+tensor-core (``tl.dot``) path, every block of each forward variant, int64 offsets, half
+precision, non-finite values against the definition, the gradient functions, the weight
+cache, and clear errors when the kernels cannot run. Without a GPU everything
 runs in Triton's interpreter on CPU tensors (conftest sets ``TRITON_INTERPRET=1``); tests
 marked ``gpu`` need a CUDA device.
 """
@@ -373,9 +375,11 @@ def test_weight_cache_follows_in_place_changes() -> None:
     other = w.clone()  # equal values, another tensor: its own entry
     assert launch.prepared_weight(other) is not launch.prepared_weight(w)
     ref = weakref.ref(other)
+    entries = len(launch._weight_cache)
     del other
     gc.collect()
-    assert ref() is None
+    assert ref() is None  # the cache kept no reference ...
+    assert len(launch._weight_cache) == entries - 1  # ... and dropped the dead weight's copy
 
 
 def test_weight_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:

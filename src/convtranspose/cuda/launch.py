@@ -172,7 +172,8 @@ class _Prepared:
 
 
 #: At most this many prepared weights are kept (least recently used dropped first): a model's
-#: layers, not every weight ever seen. Each holds only the copy and a weak reference.
+#: layers, not every weight ever seen. Each holds only the copy and a weak reference, and is
+#: dropped when its weight dies.
 WEIGHT_CACHE_SIZE = 64
 _weight_cache: OrderedDict[int, _Prepared] = OrderedDict()
 
@@ -185,6 +186,13 @@ def _weight_key(w: Tensor) -> tuple | None:
     except RuntimeError:  # inference tensors: no version counter
         return None
     return (w.data_ptr(), version, tuple(w.shape), w.stride(), w.dtype, w.device)
+
+
+def _forget(ref: weakref.ReferenceType) -> None:
+    """Drop the copy of a weight that has died (the weak reference's callback)."""
+    for key, entry in list(_weight_cache.items()):
+        if entry.source is ref:
+            del _weight_cache[key]
 
 
 def prepared_weight(w: Tensor) -> Tensor:
@@ -201,7 +209,7 @@ def prepared_weight(w: Tensor) -> Tensor:
         _weight_cache.move_to_end(id(w))
         return entry.copy
     copy = _channels_last(w.detach())
-    _weight_cache[id(w)] = _Prepared(weakref.ref(w), key, copy)
+    _weight_cache[id(w)] = _Prepared(weakref.ref(w, _forget), key, copy)
     while len(_weight_cache) > WEIGHT_CACHE_SIZE:
         _weight_cache.popitem(last=False)
     return copy
