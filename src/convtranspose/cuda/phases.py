@@ -1,7 +1,7 @@
 """How the per-phase Triton forward kernel splits the output among its programs (plain Python).
 
 Shared by the launcher in :mod:`convtranspose.cuda.launch` and the figure in
-:mod:`convtranspose.diagrams.kernel`, so the figure shows the grid the kernel really uses.
+``convtranspose.diagrams.kernel``, so the figure shows the grid the kernel really uses.
 It imports nothing from Triton: drawing the figure never defines the kernels.
 
 Output position ``t`` is written as ``t + padding = q*stride + r``: ``r`` is its *phase*.
