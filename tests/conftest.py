@@ -17,6 +17,10 @@ settings.register_profile(
 settings.register_profile(
     "thorough", max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
+# "gpu": the native GPU run (tools/gpu_run.sh), where each new shape compiles a kernel.
+settings.register_profile(
+    "gpu", max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 # Without a GPU, convtranspose.cuda's Triton kernels run on CPU tensors in Triton's

@@ -53,5 +53,13 @@ if cuda.is_available("cuda"):
     IMPLEMENTATIONS.append(
         Implementation("convtranspose-cuda", convtranspose.conv_transpose1d, device="cuda")
     )
+    IMPLEMENTATIONS.extend(
+        Implementation(f"cuda.{name}", fn, device="cuda", differentiable=False)
+        for name, fn in cuda.FORWARD_KERNELS.items()
+    )
 elif cuda.is_available("cpu"):
     IMPLEMENTATIONS.append(Implementation("cuda-interpreter", cuda.conv_transpose1d, slow=True))
+    IMPLEMENTATIONS.extend(
+        Implementation(f"cuda-interpreter.{name}", fn, slow=True, differentiable=False)
+        for name, fn in cuda.FORWARD_KERNELS.items()
+    )

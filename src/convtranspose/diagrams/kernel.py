@@ -1,10 +1,10 @@
 """Chapter 12's figure: which Triton program writes which output, and from which taps.
 
-The forward kernel (:mod:`convtranspose.cuda`) gives each program one *phase*
+The per-phase forward kernel (:mod:`convtranspose.cuda`) gives each program one *phase*
 ``r = (t + padding) % stride`` of the output and a block of ``block_q`` consecutive
 positions of that phase; within it only the taps with ``k*dilation % stride == r`` land.
 :func:`programs` lists the programs of a single-channel :class:`~.case.TransposedCase` in
-launch order, with the grid the launcher really uses (:mod:`convtranspose._phases`), and
+launch order, with the grid the launcher really uses (:mod:`convtranspose.cuda.phases`), and
 :func:`draw_programs` draws them: one row per program under the output it assembles.
 The figure carries the list as ``fig.programs`` for the tests.
 """
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from matplotlib.figure import Figure
 
-from .._phases import phase_grid, phase_taps
+from ..cuda.phases import phase_grid, phase_taps
 from .case import TransposedCase
 from .grid import Drawing, fmt, render
 
