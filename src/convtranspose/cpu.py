@@ -89,6 +89,30 @@ def _finish(full: Tensor, a: Conv1dArgs) -> Tensor:
     return out.contiguous() if a.bias is None else (out + a.bias[:, None]).contiguous()
 
 
+def _bias_past_the_stamps(
+    out: Tensor, bias: Tensor | None, length: int, kernel_size: int, stride: int,
+    padding: int, output_padding: int, dilation: int,
+) -> Tensor:  # fmt: skip
+    """``out`` with the bias alone (or zero) at the positions ``output_padding`` adds past
+    the last stamp, which no product reaches. oneDNN's deconvolution multiplies zeros by the
+    weight there, so a non-finite tap would leave ``nan`` where the definition has the bias.
+    Such positions exist only when ``output_padding > padding``: otherwise ``out`` as it is."""
+    if output_padding <= padding:
+        return out
+    start = (length - 1) * stride + dilation * (kernel_size - 1) + 1 - padding
+    if start >= out.shape[-1]:
+        return out
+    tail = out[..., max(start, 0) :]
+    fill = torch.zeros_like(tail) if bias is None else bias[:, None].expand_as(tail)
+    return torch.cat((out[..., : max(start, 0)], fill), dim=-1)
+
+
+def _weight_finite(a: Conv1dArgs) -> bool:
+    """Whether every tap is finite: then a zero (inserted, padded) times a tap is zero and
+    adds nothing, as the definition, which has no such term, wants."""
+    return bool(torch.isfinite(a.weight).all())
+
+
 def _conv1d_weight(weight: Tensor, groups: int) -> Tensor:
     """The ordinary-convolution weight that undoes a transposed one: ``(C_in, C_out/g, K)``
     becomes ``(C_out, C_in/g, K)`` (in and out channels swap within each group) and the taps
@@ -161,6 +185,8 @@ def _scatter(a: Conv1dArgs) -> Tensor:
 
 
 def _zero_insertion(a: Conv1dArgs) -> Tensor:
+    if not _weight_finite(a):  # an inserted zero times inf would be nan: real terms only
+        return _gemm_overlap_add(a)
     x, s = a.input, a.stride
     n, c_in, length = x.shape
     if s > 1:  # stride - 1 zeros between neighbouring samples
@@ -190,6 +216,8 @@ def _tap_phases(a: Conv1dArgs) -> list[tuple[int, int, int, int]]:
 
 
 def _polyphase(a: Conv1dArgs) -> Tensor:
+    if not _weight_finite(a):  # a padded zero times inf would be nan: real terms only
+        return _gemm_overlap_add(a)
     x, s = a.input, a.stride
     n = x.shape[0]
     full_len = max(_stamp_length(a), a.padding + a.output_length)
@@ -230,6 +258,13 @@ def _subpixel_weight(a: Conv1dArgs) -> tuple[Tensor, int]:
 def _subpixel(a: Conv1dArgs) -> Tensor:
     x, s = a.input, a.stride
     n, _, length = x.shape
+    # Zeros it multiplies: the padding, by the weight; where a phase has fewer taps than
+    # the longest (dilated, or K not a multiple of the stride), the grid's zeros by the
+    # input. On finite values they add nothing; a non-finite one would turn into nan, so
+    # then only the definition's terms are computed. (The weight is small on this route.)
+    gaps = a.dilation > 1 or a.kernel_size % s
+    if not _weight_finite(a) or (gaps and not bool(torch.isfinite(x).all())):
+        return _gemm_overlap_add(a)
     weight, rows = _subpixel_weight(a)
     bias = None if a.bias is None else a.bias.repeat_interleave(s)
     # Output rows q = 0 .. L + rows - 2 (a full convolution); extend to the right where
@@ -385,8 +420,13 @@ def _onednn(a: Conv1dArgs) -> Tensor:
     args = (a.input, a.weight, a.bias, a.stride, a.padding, a.output_padding, a.groups, a.dilation)
     tensors = (t for t in args[:3] if t is not None)
     if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
-        return _OneDNNTransposed.apply(*args)
-    return _OneDNNTransposed.forward(None, *args)  # inference: skip autograd's bookkeeping
+        out = _OneDNNTransposed.apply(*args)
+    else:
+        out = _OneDNNTransposed.forward(None, *args)  # inference: skip autograd's bookkeeping
+    return _bias_past_the_stamps(
+        out, a.bias, a.input.shape[-1], a.kernel_size, a.stride, a.padding, a.output_padding,
+        a.dilation,
+    )  # fmt: skip
 
 
 def _aten(a: Conv1dArgs) -> Tensor:
@@ -395,8 +435,20 @@ def _aten(a: Conv1dArgs) -> Tensor:
     small batch-one shapes, oneDNN for the rest), with torch's own autograd formula. The
     binding costs less per call than ``torch.ops.aten.convolution`` (~95 against ~115 us on
     cold caches for a 0.1 ms problem), whose Python-side operator lookup runs every call."""
-    return torch.conv_transpose1d(
+    return _torch_op(
         a.input, a.weight, a.bias, a.stride, a.padding, a.output_padding, a.groups, a.dilation
+    )
+
+
+def _torch_op(
+    x: Tensor, weight: Tensor, bias: Tensor | None, stride: int, padding: int,
+    output_padding: int, groups: int, dilation: int,
+) -> Tensor:  # fmt: skip
+    """``torch.conv_transpose1d`` on checked integer arguments (batched or unbatched ``x``),
+    with the definition's bias-only values past the last stamp (:func:`_bias_past_the_stamps`)."""
+    out = torch.conv_transpose1d(x, weight, bias, stride, padding, output_padding, groups, dilation)
+    return _bias_past_the_stamps(
+        out, bias, x.shape[-1], weight.shape[-1], stride, padding, output_padding, dilation
     )
 
 
@@ -417,10 +469,23 @@ def _aligned_call(
     """torch's op on an output of whole strides, cropped to ``output_length`` (see
     :data:`aten_aligned`), on checked integer arguments; batched or unbatched ``x``."""
     zeros, used = whole_strides(output_length, stride, output_padding)
-    if zeros:
-        x = F.pad(x, (0, zeros))
-    y = torch.conv_transpose1d(x, weight, bias, stride, padding, used, groups, dilation)
-    return y[..., :output_length].contiguous()  # already whole: the whole tensor, no copy
+    length = x.shape[-1]
+    y = torch.conv_transpose1d(
+        F.pad(x, (0, zeros)) if zeros else x, weight, bias, stride, padding, used, groups, dilation
+    )
+    out = y[..., :output_length].contiguous()  # already whole: the whole tensor, no copy
+    if zeros and _nan_from(out, length * stride - padding):  # maybe an appended zero times inf
+        return _torch_op(x, weight, bias, stride, padding, output_padding, groups, dilation)
+    return _bias_past_the_stamps(
+        out, bias, length, weight.shape[-1], stride, padding, output_padding, dilation
+    )
+
+
+def _nan_from(out: Tensor, start: int) -> bool:
+    """Whether ``out`` has a ``nan`` from position ``start`` on: where the products of zeros
+    appended to the input land (zero times the weight: zero, unless a tap is not finite).
+    A short slice at the end of the output, checked instead of the whole weight."""
+    return start < out.shape[-1] and bool(out[..., max(start, 0) :].isnan().any())
 
 
 def _aten_aligned(a: Conv1dArgs) -> Tensor:
@@ -869,11 +934,9 @@ def conv_transpose1d(
         key, known = None, None
     if known is not None:
         name, checked = known
-        if name == "aten":
-            return torch.conv_transpose1d(
-                input, weight, bias, stride, padding, output_padding, groups, dilation
-            )
         # checked = (stride, padding, output_padding, groups, dilation, C_out, L_out)
+        if name == "aten":
+            return _torch_op(input, weight, bias, *checked[:5])
         if name == "aten_aligned":
             return _aligned_call(input, weight, bias, *checked[:5], checked[6])
         batched = input.dim() == 3

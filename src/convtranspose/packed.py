@@ -305,14 +305,11 @@ class PackedConvTranspose1d(nn.Module):
             input.shape[-1], self.weight.shape[-1], self.stride, self.padding, output_padding,
             self.dilation,
         )  # fmt: skip
-        zeros, output_padding = cpu.whole_strides(length, self.stride, output_padding)
-        if zeros:
-            input = F.pad(input, (0, zeros))
+        zeros, used = cpu.whole_strides(length, self.stride, output_padding)
+        padded = F.pad(input, (0, zeros)) if zeros else input
         # 2-d arguments: height 1 (no padding, stride 1, dilation 1), then the 1-d ones.
-        geometry = (
-            [0, self.padding], [0, output_padding], [1, self.stride], [1, self.dilation]
-        )  # fmt: skip
-        x = input[:, :, None, :].contiguous()
+        geometry = ([0, self.padding], [0, used], [1, self.stride], [1, self.dilation])
+        x = padded[:, :, None, :].contiguous()
         if self._packed is None:  # packed once, for oneDNN's choice of layout at this shape
             self._packed = torch.ops.mkldnn._reorder_convolution_transpose_weight(
                 self.weight[:, :, None, :].contiguous(), *geometry, self.groups, list(x.shape)
@@ -324,7 +321,18 @@ class PackedConvTranspose1d(nn.Module):
         # position together): copied into torch's layout, as torch's op returns it. The copy
         # costs up to ~0.1 ms on long outputs (chapter 11); skipping it would hand a
         # non-contiguous tensor, and the same copy, to whatever reads the output.
-        return out[:, :, 0, :length].contiguous()
+        out = out[:, :, 0, :length].contiguous()
+        # Zeros times the weight (appended inputs, output_padding past the last stamp) are
+        # zero unless a tap is not finite: then the definition's values, as cpu's routes give.
+        if zeros and cpu._nan_from(out, input.shape[-1] * self.stride - self.padding):
+            return cpu.conv_transpose1d(
+                input, self.weight, self.bias, self.stride, self.padding, output_padding,
+                self.groups, self.dilation,
+            )  # fmt: skip
+        return cpu._bias_past_the_stamps(
+            out, self.bias, input.shape[-1], self.weight.shape[-1], self.stride, self.padding,
+            output_padding, self.dilation,
+        )  # fmt: skip
 
 
 def pack(model: nn.Module) -> nn.Module:
