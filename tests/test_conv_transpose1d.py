@@ -16,11 +16,7 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given
 from implementations import IMPLEMENTATIONS, Implementation
-from strategies import Case, cases
-
-#: (atol, rtol) per dtype. float32 sums of a few dozen unit-scale products differ from
-#: torch's order of summation by a few ulps of the largest partial sum.
-TOLERANCE = {torch.float32: (1e-5, 1e-5), torch.float64: (1e-12, 1e-10)}
+from strategies import TOLERANCE, Case, cases
 
 implementations = pytest.mark.parametrize("impl", IMPLEMENTATIONS, ids=str)
 differentiable = pytest.mark.parametrize(

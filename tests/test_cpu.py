@@ -374,3 +374,21 @@ def test_torch_runs_onednn_is_what_torch_does() -> None:
         assert ran_onednn == cpu.torch_runs_onednn(batch, channels, length, groups), (
             batch, channels, length, groups,
         )  # fmt: skip
+
+
+def test_the_signature_memo_is_a_bounded_lru(monkeypatch, fresh_signatures) -> None:
+    """Past its size the least recently used signature is dropped, not the whole memo."""
+    monkeypatch.setattr(cpu, "_CHECKED_SIZE", 2)
+    w = torch.randn(2, 2, 3)
+    for length in (4, 5, 4, 6):  # 4 used again before 6 arrives: 5 is the one dropped
+        cpu.conv_transpose1d(torch.randn(1, 2, length), w)
+    assert [key[1][-1] for key in fresh_signatures] == [4, 6]
+
+
+def test_a_tensor_argument_is_never_remembered(fresh_signatures) -> None:
+    x, w = torch.randn(1, 2, 4), torch.randn(2, 2, 3)
+    stride = torch.tensor(2)
+    assert cpu.conv_transpose1d(x, w, stride=stride).shape[-1] == 9
+    stride.fill_(3)
+    assert cpu.conv_transpose1d(x, w, stride=stride).shape[-1] == 12
+    assert not fresh_signatures

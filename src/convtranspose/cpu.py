@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections import OrderedDict
 from collections.abc import Callable
 
 import torch
@@ -871,8 +872,9 @@ def torch_runs_onednn(batch: int, in_channels: int, length: int, groups: int = 1
 
 #: Calls that passed the argument checks, by signature (:func:`_signature`): the algorithm
 #: the rule chose and the checked arguments besides the tensors (no tensor is kept alive).
-#: Bounded: cleared when full. See :func:`conv_transpose1d`.
-_CHECKED: dict[tuple, tuple[str, tuple]] = {}
+#: A bounded LRU: past :data:`_CHECKED_SIZE` signatures the least recently used is dropped.
+#: See :func:`conv_transpose1d`.
+_CHECKED: OrderedDict[tuple, tuple[str, tuple]] = OrderedDict()
 _CHECKED_SIZE = 512
 
 
@@ -933,6 +935,7 @@ def conv_transpose1d(
     except (AttributeError, TypeError):
         key, known = None, None
     if known is not None:
+        _CHECKED.move_to_end(key)
         name, checked = known
         # checked = (stride, padding, output_padding, groups, dilation, C_out, L_out)
         if name == "aten":
@@ -954,8 +957,8 @@ def conv_transpose1d(
         padding=a.padding, output_padding=a.output_padding,
     )  # fmt: skip
     if key is not None and x.numel() > 0:
-        if len(_CHECKED) >= _CHECKED_SIZE:
-            _CHECKED.clear()
         checked = (a.stride, a.padding, a.output_padding, a.groups, a.dilation)
         _CHECKED[key] = (name, (*checked, a.out_channels, a.output_length))
+        if len(_CHECKED) > _CHECKED_SIZE:
+            _CHECKED.popitem(last=False)  # the least recently used
     return _run_checked(_IMPLEMENTATIONS[name], a)

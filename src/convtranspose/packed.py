@@ -22,6 +22,7 @@ not seen (make a new one, as after :func:`torch.jit.freeze`).
 from __future__ import annotations
 
 import copy
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import torch
@@ -40,7 +41,7 @@ from .cost import stamp_multiplies
 
 __all__ = ["PackedConvTranspose1d", "choose_route", "pack"]
 
-#: Input signatures one module remembers the route of (cleared when full).
+#: Input signatures one module remembers the route of (the least recently used is dropped).
 _ROUTES_KEPT = 64
 
 
@@ -109,10 +110,27 @@ def choose_route(
 
 
 def _hashable(output_size: Sequence[int] | int | None) -> object:
-    """``output_size`` as part of a dictionary key: a list or ``torch.Size`` as a tuple."""
-    return (
-        output_size if output_size is None or isinstance(output_size, int) else tuple(output_size)
-    )
+    """``output_size`` as part of a dictionary key: a list or ``torch.Size`` as a tuple of
+    ints. A tensor (or a tensor inside it) raises ``TypeError``: it hashes by identity and may
+    change in place, so such calls are never remembered."""
+    if output_size is None or type(output_size) is int:
+        return output_size
+    if isinstance(output_size, Tensor):
+        raise TypeError("tensor arguments are not remembered")
+    key = tuple(output_size)
+    if any(type(v) is not int for v in key):
+        raise TypeError("only int sizes are remembered")
+    return key
+
+
+def _algorithm(value: str | None) -> str | None:
+    """``value`` if it names a route (``None``: chosen per call), else a ``ValueError``
+    listing the valid names."""
+    if value is not None and value != PACKED and value not in cpu.ALGORITHMS:
+        raise ValueError(
+            f"algorithm must be None, {PACKED!r} or one of {sorted(cpu.ALGORITHMS)}, got {value!r}"
+        )
+    return value
 
 
 class PackedConvTranspose1d(nn.Module):
@@ -129,10 +147,18 @@ class PackedConvTranspose1d(nn.Module):
       ``bias``: later changes to the tensors passed in are not seen. The weight is packed into
       oneDNN's layout at the first call that takes the packed route (:func:`choose_route`),
       and kept: memory for one more copy of the weight. The buffers are in ``state_dict``
-      (the keys of the layer it replaces) and follow ``.to(dtype)``; ``load_state_dict`` and
-      ``.to()`` drop the packed copy, so the next call packs the new weight. Writing into the
-      buffers otherwise (``.data``, ``copy_``) is not seen by an existing pack. CPU only:
-      moving the layer to another device makes its calls raise.
+      (the keys of the layer it replaces) and follow ``.to(dtype)``; ``load_state_dict``,
+      ``.to()``, assigning a buffer and writing into the weight in place (``copy_``, not
+      through ``.data``, which escapes the version counter) drop the packed copy, so the next
+      call packs the new weight. CPU only: moving the layer to another device makes its calls
+      raise.
+    - Every setting (``stride``, ``padding``, ``output_padding``, ``groups``, ``dilation``,
+      ``algorithm``) may be assigned after a call and is honoured from the next call on;
+      ``algorithm`` is checked when assigned (a ``ValueError`` listing the valid names).
+    - Not a subclass of :class:`torch.nn.ConvTranspose1d`, on purpose: its weight is a
+      frozen buffer serving a packed copy, not a parameter. Model-wide loops that find
+      ``nn.ConvTranspose1d`` layers (initialisation, ``spectral_norm``, parametrizations,
+      :func:`pack` itself) are for trainable layers and must not rewrite it.
     - Inference only: an input that requires grad (with grad mode on) raises a
       ``RuntimeError``; use :func:`convtranspose.conv_transpose1d` to train.
     - ``algorithm=None`` picks the route per call (:func:`choose_route`); ``"packed"`` or a
@@ -153,11 +179,9 @@ class PackedConvTranspose1d(nn.Module):
         algorithm: str | None = None,
     ) -> None:
         super().__init__()
-        if algorithm is not None and algorithm != PACKED and algorithm not in cpu.ALGORITHMS:
-            raise ValueError(
-                f"algorithm must be None, {PACKED!r} or one of {sorted(cpu.ALGORITHMS)}, "
-                f"got {algorithm!r}"
-            )
+        self._packed: Tensor | None = None
+        self._packed_version = -1
+        self._routes: OrderedDict[tuple, tuple[str, int]] = OrderedDict()
         self.algorithm = algorithm
         for name, tensor in (("weight", weight), ("bias", bias)):
             if isinstance(tensor, Tensor) and tensor.device.type != "cpu":
@@ -170,16 +194,24 @@ class PackedConvTranspose1d(nn.Module):
         # Snapshots, as buffers (not parameters: inference only). See _forget_pack.
         self.register_buffer("weight", weight.detach().clone())
         self.register_buffer("bias", bias.detach().clone() if isinstance(bias, Tensor) else bias)
-        self.stride = single(stride, "stride")
-        self.padding = single(padding, "padding")
-        self.output_padding = single(output_padding, "output_padding")
+        self.stride = stride
+        self.padding = padding
+        self.output_padding = output_padding
         self.groups = groups
-        self.dilation = single(dilation, "dilation")
-        self._packed: Tensor | None = None
-        self._routes: dict[tuple, str] = {}  # input signature -> route, for checked signatures
+        self.dilation = dilation
+
+    def __setattr__(self, name: str, value: object) -> None:
+        """Every setting may change after a call: the packed weight and the remembered routes
+        depend on them, so assigning one drops both (the next call packs again); ``algorithm``
+        is validated here, the integer settings read as torch reads them."""
+        if name in _SETTINGS:
+            value = _SETTINGS[name](value)
+        if (name in _SETTINGS or name in ("weight", "bias")) and "_routes" in self.__dict__:
+            self._forget_pack()
+        super().__setattr__(name, value)
 
     def _forget_pack(self) -> None:
-        """Drop the packed weight and the remembered routes: the buffers changed."""
+        """Drop the packed weight and the remembered routes: the buffers or settings changed."""
         self._packed = None
         self._routes.clear()
 
@@ -197,7 +229,7 @@ class PackedConvTranspose1d(nn.Module):
         nor saved. A copy or a loaded layer packs again at its first call."""
         state = self.__dict__.copy()
         state["_packed"] = None
-        state["_routes"] = {}
+        state["_routes"] = OrderedDict()
         return state
 
     @classmethod
@@ -232,9 +264,9 @@ class PackedConvTranspose1d(nn.Module):
                 "PackedConvTranspose1d is for inference: input requires grad; run it under "
                 "torch.no_grad() or use convtranspose.conv_transpose1d to train"
             )
-        # Everything but the input and output_size is fixed at construction, so a call
-        # signature that passed the checks once passes them again and takes the same route:
-        # remember it, and skip the checks (~40 us on cold caches, 15% of a 0.25 ms call).
+        # Between two assignments to the layer's settings or buffers (each drops what is
+        # remembered, __setattr__), a call signature that passed the checks once passes them
+        # again and takes the same route: remember it, and skip the checks (chapter 11).
         try:
             key = (type(input), input.shape, input.dtype, input.device, _hashable(output_size))
             known = self._routes.get(key)
@@ -246,9 +278,11 @@ class PackedConvTranspose1d(nn.Module):
             if self.algorithm not in (None, PACKED) or a.input.numel() == 0:
                 return cpu._run_checked(cpu._IMPLEMENTATIONS[known[0]], a)  # forced, or empty
             if key is not None:
-                if len(self._routes) >= _ROUTES_KEPT:
-                    self._routes.clear()
                 self._routes[key] = known
+                if len(self._routes) > _ROUTES_KEPT:
+                    self._routes.popitem(last=False)  # the least recently used
+        else:
+            self._routes.move_to_end(key)
         route, output_padding = known
         if route == PACKED:
             batched = input.dim() == 3
@@ -310,10 +344,13 @@ class PackedConvTranspose1d(nn.Module):
         # 2-d arguments: height 1 (no padding, stride 1, dilation 1), then the 1-d ones.
         geometry = ([0, self.padding], [0, used], [1, self.stride], [1, self.dilation])
         x = padded[:, :, None, :].contiguous()
-        if self._packed is None:  # packed once, for oneDNN's choice of layout at this shape
+        # Packed once, for oneDNN's choice of layout at this shape; again after an in-place
+        # write into the weight buffer (its version counter moved).
+        if self._packed is None or self._packed_version != self.weight._version:
             self._packed = torch.ops.mkldnn._reorder_convolution_transpose_weight(
                 self.weight[:, :, None, :].contiguous(), *geometry, self.groups, list(x.shape)
             )
+            self._packed_version = self.weight._version
         out = torch.ops.mkldnn._convolution_transpose_pointwise(
             x, self._packed, self.bias, *geometry, self.groups, "none", [], ""
         )
@@ -333,6 +370,17 @@ class PackedConvTranspose1d(nn.Module):
             out, self.bias, input.shape[-1], self.weight.shape[-1], self.stride, self.padding,
             output_padding, self.dilation,
         )  # fmt: skip
+
+
+#: The settings of :class:`PackedConvTranspose1d` and how an assigned value is read.
+_SETTINGS = {
+    "algorithm": _algorithm,
+    "stride": lambda v: single(v, "stride"),
+    "padding": lambda v: single(v, "padding"),
+    "output_padding": lambda v: single(v, "output_padding"),
+    "groups": lambda v: v,  # checked with the call, as torch's layer does
+    "dilation": lambda v: single(v, "dilation"),
+}
 
 
 def pack(model: nn.Module) -> nn.Module:
