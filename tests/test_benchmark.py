@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from convtranspose import benchmark, cpu
-from convtranspose.packed import PACKED, choose_route
+from convtranspose.cpu.packed import PACKED, choose_route
 
 COMMITTED = Path(__file__).parent.parent / "book" / "data" / "benchmark-cpu.json"
 #: The held-out run chapter 11 plots for ``aten_aligned``: ``--grid misaligned``.

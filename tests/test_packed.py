@@ -14,8 +14,9 @@ import torch.nn.functional as F
 from hypothesis import given
 from strategies import TOLERANCE, Case, cases
 
-from convtranspose import ConvTranspose1d, cpu
-from convtranspose.packed import PACKED, PackedConvTranspose1d, choose_route, pack
+from convtranspose import ConvTranspose1d
+from convtranspose.cpu import torch_calls
+from convtranspose.cpu.packed import PACKED, PackedConvTranspose1d, choose_route, pack
 
 HIFIGAN_UP1 = {"in_channels": 512, "out_channels": 256, "kernel_size": 16, "stride": 8}
 
@@ -49,7 +50,7 @@ def test_bfloat16_is_packed_and_accurate(groups: int) -> None:
     x, w, b = torch.randn(2, 6, 11), torch.randn(6, 4 // groups, 5), torch.randn(4)
     kw = {"stride": 3, "padding": 1, "groups": groups}
     layer = PackedConvTranspose1d(w.bfloat16(), b.bfloat16(), **kw, algorithm=PACKED)
-    if cpu._onednn_bf16():  # CPUs without oneDNN's bfloat16 kernels take cpu's choice
+    if torch_calls._onednn_bf16():  # CPUs without oneDNN's bfloat16 kernels take cpu's choice
         assert layer.route(x.bfloat16()) == PACKED
     got = layer(x.bfloat16())
     assert got.dtype == torch.bfloat16
@@ -328,7 +329,7 @@ def test_a_tensor_in_output_size_is_never_remembered() -> None:
 
 def test_the_route_memo_is_a_bounded_lru(monkeypatch) -> None:
     """Past its size the least recently used input signature is dropped, not all of them."""
-    monkeypatch.setattr("convtranspose.packed._ROUTES_KEPT", 2)
+    monkeypatch.setattr("convtranspose.cpu.packed._ROUTES_KEPT", 2)
     layer = PackedConvTranspose1d(torch.randn(2, 2, 3))
     with torch.no_grad():
         for length in (4, 5, 4, 6):  # 4 used again before 6 arrives: 5 is the one dropped

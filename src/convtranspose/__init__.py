@@ -7,7 +7,7 @@ The public face of the package:
 - :class:`ConvTranspose1d`, a drop-in for :class:`torch.nn.ConvTranspose1d`;
 - :func:`output_length`, the output-length formula;
 - :class:`PackedConvTranspose1d`, for inference on the CPU: the weight packed once
-  (:mod:`convtranspose.packed`).
+  (:mod:`convtranspose.cpu.packed`).
 
 :mod:`convtranspose.reference` holds the definitions as plain loops.
 """
@@ -18,8 +18,8 @@ from torch import Tensor
 
 from . import cpu
 from .arguments import checked_sizes, transposed_length
+from .cpu.packed import PackedConvTranspose1d
 from .module import ConvTranspose1d
-from .packed import PackedConvTranspose1d
 
 __all__ = ["ConvTranspose1d", "PackedConvTranspose1d", "conv_transpose1d", "output_length"]
 __version__ = "0.1.0"

@@ -55,7 +55,7 @@ import torch
 import torch.nn.functional as F
 
 from . import cost, cpu
-from .packed import PACKED, PackedConvTranspose1d
+from .cpu.packed import PACKED, PackedConvTranspose1d
 
 __all__ = [
     "CPU_GRID",

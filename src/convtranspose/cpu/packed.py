@@ -29,15 +29,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from . import cpu
-from .arguments import (
-    Conv1dArgs,
-    check_conv_transpose1d,
-    output_padding_for,
-    single,
-    transposed_length,
-)
-from .cost import stamp_multiplies
+from ..arguments import Conv1dArgs, check_conv_transpose1d, output_padding_for
+from ..cost import stamp_multiplies
+from ..shapes import single, transposed_length
+from .dispatch import conv_transpose1d
+from .registry import _IMPLEMENTATIONS, NAMES, _run_checked
+from .rule import THRESHOLDS, choose_algorithm
+from .torch_calls import _bias_past_the_stamps, _nan_from, _onednn_deconv_ok, whole_strides
 
 __all__ = ["PackedConvTranspose1d", "choose_route", "pack"]
 
@@ -66,33 +64,19 @@ def choose_route(
 ) -> str:
     """``"packed"`` or the name of the :mod:`convtranspose.cpu` algorithm to run instead.
 
-    The rule, from interleaved best-of-15 cold-cache timings (as ``python -m
-    convtranspose.benchmark`` measures) on the project's 2-core machine, of the default grid
-    and of the random grids of seeds 1-3 (float32, torch 2.13); speed-ups are torch's time over
-    the packed deconvolution's:
-
-    - undilated, at least 2**23 multiply-adds, at most 1024 input positions in the batch
-      (``batch * length``), where :func:`convtranspose.cpu.choose_algorithm` would hand the
-      shape to torch's op or to the sub-pixel convolution: ``"packed"``. These measurements
-      were taken when the layer still returned oneDNN's channels-last result as it came; it
-      now copies it into torch's contiguous layout (up to ~0.1 ms on long outputs). In the
-      committed run (``book/data/benchmark-cpu.json``, contiguous outputs, turns shuffled,
-      outputs asked for in whole strides) the packed shapes of the default grid run
-      0.94-1.76x against ``torch.nn.ConvTranspose1d`` (HiFi-GAN's first stage 1.76x, the odd
-      grouped layer 1.55x, channel-heavy 1.44x), the whole grid 1.25x in geometric mean
-      (1.22-1.25x over three runs); held-out random grids (seeds 81, 82, 91, 101-103) 1.20-1.41x;
-    - dilated shapes: not packed. oneDNN's deconvolution with dilation ran 0.6-0.85x of torch's
-      op on six random shapes even with its weight packed (torch computes those differently);
-    - small problems (0.4-1.0x below ~8 million multiply-adds: oneDNN sets up its kernel on
-      every call, ~0.1 ms) and long inputs (0.9-1.07x above 2048 positions: the copy is then
-      a small share) are not packed;
-    - shapes where this package's own algorithms beat torch (depthwise, non-overlapping
-      stamps) keep them: packing loses there (0.25-0.8x depthwise, 1.1-1.2x against their
-      1.7-3.6x);
-    - ``output_padding >= stride`` (oneDNN cannot) and dtypes oneDNN does not compute:
-      :mod:`convtranspose.cpu`'s choice.
+    Packing saves oneDNN's copy of the weight into its blocked layout on every call, which
+    pays where that copy is a large share of the work: undilated shapes with at least
+    :attr:`~convtranspose.cpu.rule.Thresholds.packed_multiplies` multiply-adds and at most
+    :attr:`~convtranspose.cpu.rule.Thresholds.packed_positions` input positions in the batch
+    (``batch * length``), where :func:`~convtranspose.cpu.choose_algorithm` would hand the
+    shape to torch's op or to the sub-pixel convolution. Not packed: dilated shapes (oneDNN's
+    dilated deconvolution is slower than torch's op even packed), small problems (oneDNN's
+    setup per call), long inputs (the copy is then a small share), the shapes where this
+    package's own algorithms beat torch (depthwise, non-overlapping stamps), and
+    ``output_padding >= stride`` or dtypes oneDNN cannot compute: those get
+    :mod:`convtranspose.cpu`'s choice.
     """
-    chosen = cpu.choose_algorithm(
+    chosen = choose_algorithm(
         batch, in_channels, out_channels, length, kernel_size, stride, groups, dilation, dtype,
         padding=padding, output_padding=output_padding,
     )  # fmt: skip
@@ -102,8 +86,8 @@ def choose_route(
         and dilation == 1
         and output_padding < stride
         and dtype in (torch.float32, torch.bfloat16)
-        and multiply_adds >= 2**23
-        and batch * length <= 1024
+        and multiply_adds >= THRESHOLDS.packed_multiplies
+        and batch * length <= THRESHOLDS.packed_positions
     ):
         return PACKED
     return chosen
@@ -126,9 +110,9 @@ def _hashable(output_size: Sequence[int] | int | None) -> object:
 def _algorithm(value: str | None) -> str | None:
     """``value`` if it names a route (``None``: chosen per call), else a ``ValueError``
     listing the valid names."""
-    if value is not None and value != PACKED and value not in cpu.ALGORITHMS:
+    if value is not None and value != PACKED and value not in NAMES:
         raise ValueError(
-            f"algorithm must be None, {PACKED!r} or one of {sorted(cpu.ALGORITHMS)}, got {value!r}"
+            f"algorithm must be None, {PACKED!r} or one of {sorted(NAMES)}, got {value!r}"
         )
     return value
 
@@ -276,7 +260,7 @@ class PackedConvTranspose1d(nn.Module):
             a = self._check(input, output_size)
             known = (self._route(a), a.output_padding)
             if self.algorithm not in (None, PACKED) or a.input.numel() == 0:
-                return cpu._run_checked(cpu._IMPLEMENTATIONS[known[0]], a)  # forced, or empty
+                return _run_checked(_IMPLEMENTATIONS[known[0]], a)  # forced, or empty
             if key is not None:
                 self._routes[key] = known
                 if len(self._routes) > _ROUTES_KEPT:
@@ -289,7 +273,7 @@ class PackedConvTranspose1d(nn.Module):
             out = self._deconvolve(input if batched else input[None], output_padding)
             return out if batched else out[0]
         # Not packed: what cpu.conv_transpose1d runs (it remembers checked calls too).
-        return cpu.conv_transpose1d(
+        return conv_transpose1d(
             input, self.weight, self.bias, self.stride, self.padding, output_padding,
             self.groups, self.dilation,
         )  # fmt: skip
@@ -318,8 +302,8 @@ class PackedConvTranspose1d(nn.Module):
             return self.algorithm
         x = a.input
         shape = (x.shape[0], x.shape[1], a.out_channels, x.shape[2], a.kernel_size, a.stride)
-        if x.numel() == 0 or not cpu._onednn_deconv_ok(a):  # oneDNN cannot: cpu's choice
-            return cpu.choose_algorithm(
+        if x.numel() == 0 or not _onednn_deconv_ok(a):  # oneDNN cannot: cpu's choice
+            return choose_algorithm(
                 *shape, a.groups, a.dilation, x.dtype,
                 padding=a.padding, output_padding=a.output_padding,
             )  # fmt: skip
@@ -339,7 +323,7 @@ class PackedConvTranspose1d(nn.Module):
             input.shape[-1], self.weight.shape[-1], self.stride, self.padding, output_padding,
             self.dilation,
         )  # fmt: skip
-        zeros, used = cpu.whole_strides(length, self.stride, output_padding)
+        zeros, used = whole_strides(length, self.stride, output_padding)
         padded = F.pad(input, (0, zeros)) if zeros else input
         # 2-d arguments: height 1 (no padding, stride 1, dilation 1), then the 1-d ones.
         geometry = ([0, self.padding], [0, used], [1, self.stride], [1, self.dilation])
@@ -361,12 +345,12 @@ class PackedConvTranspose1d(nn.Module):
         out = out[:, :, 0, :length].contiguous()
         # Zeros times the weight (appended inputs, output_padding past the last stamp) are
         # zero unless a tap is not finite: then the definition's values, as cpu's routes give.
-        if zeros and cpu._nan_from(out, input.shape[-1] * self.stride - self.padding):
-            return cpu.conv_transpose1d(
+        if zeros and _nan_from(out, input.shape[-1] * self.stride - self.padding):
+            return conv_transpose1d(
                 input, self.weight, self.bias, self.stride, self.padding, output_padding,
                 self.groups, self.dilation,
             )  # fmt: skip
-        return cpu._bias_past_the_stamps(
+        return _bias_past_the_stamps(
             out, self.bias, input.shape[-1], self.weight.shape[-1], self.stride, self.padding,
             output_padding, self.dilation,
         )  # fmt: skip
@@ -389,7 +373,7 @@ def pack(model: nn.Module) -> nn.Module:
     made from it; ``model`` itself is left as it is. Use the copy under ``torch.no_grad()``
     (and ``.eval()``, for the rest of the model). The packed layers take ``output_size`` as
     the layers they replace do."""
-    from .module import ConvTranspose1d
+    from ..module import ConvTranspose1d
 
     layers = (nn.ConvTranspose1d, ConvTranspose1d)
     if isinstance(model, layers):
