@@ -78,13 +78,9 @@ class Shape:
     @property
     def output_length(self) -> int:
         """``(L_in - 1)*stride - 2*padding + dilation*(K - 1) + output_padding + 1``."""
+        s = self
         return transposed_length(
-            self.length,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.output_padding,
-            self.dilation,
+            s.length, s.kernel_size, s.stride, s.padding, s.output_padding, s.dilation
         )
 
     @property

@@ -24,6 +24,7 @@ __all__ = [
     "conv1d_length",
     "integer",
     "kernel_span",
+    "output_length",
     "phase_taps",
     "rows_of",
     "single",
@@ -112,6 +113,36 @@ def transposed_length(
 ) -> int:
     """``(L_in - 1)*stride - 2*padding + dilation*(K - 1) + output_padding + 1``, unchecked."""
     return (length - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1
+
+
+def output_length(
+    length: int,
+    kernel_size: int,
+    stride: int = 1,
+    padding: int = 0,
+    output_padding: int = 0,
+    dilation: int = 1,
+) -> int:
+    """Length of ``conv_transpose1d``'s output for an input of ``length`` samples::
+
+        L_out = (L_in - 1)*stride - 2*padding + dilation*(kernel_size - 1) + output_padding + 1
+
+    Each input sample moves the stamp ``stride`` further; the last stamp spans
+    ``dilation*(kernel_size - 1) + 1`` samples; ``padding`` crops both ends and
+    ``output_padding`` adds back at the end. Raises ``ValueError`` when an argument is
+    out of range or the result is not positive.
+    """
+    values = checked_sizes(
+        length=length, kernel_size=kernel_size, stride=stride, padding=padding,
+        output_padding=output_padding, dilation=dilation,
+    )  # fmt: skip
+    result = transposed_length(**values)
+    if result < 1:
+        raise ValueError(
+            f"the output length {result} is not positive: padding={values['padding']} crops "
+            "more than the whole output"
+        )
+    return result
 
 
 def kernel_span(kernel_size: int, dilation: int = 1) -> int:

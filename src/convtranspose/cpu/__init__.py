@@ -47,7 +47,7 @@ from __future__ import annotations
 from .dispatch import conv_transpose1d
 from .packed import PackedConvTranspose1d, choose_route, pack
 from .registry import ALGORITHMS, NAMES
-from .rule import THRESHOLDS, choose_algorithm
+from .rule import THRESHOLDS, Thresholds, choose_algorithm
 from .torch_calls import torch_runs_onednn, whole_strides
 from .workspace import workspace_elements
 
@@ -65,6 +65,7 @@ __all__ = [
     "NAMES",
     "THRESHOLDS",
     "PackedConvTranspose1d",
+    "Thresholds",
     "aten",
     "aten_aligned",
     "choose_algorithm",

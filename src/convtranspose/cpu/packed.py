@@ -2,8 +2,8 @@
 
 torch's CPU ``conv_transpose1d`` receives a plain ``(C_in, C_out/groups, K)`` weight on every
 call, and for most shapes hands it to oneDNN, which first copies it into its own blocked
-layout and only then computes. On cold caches that copy is a large part of the call: for
-HiFi-GAN's first upsampler (an 8 MB weight, 32 input frames) about half of it (chapter 11).
+layout and only then computes. On cold caches that copy is a large part of the call for a
+large weight and a short input (chapter 11).
 The functional op cannot avoid it (the weight may change between two calls, and nothing tells
 the op it did not), but a model served for inference does not change its weights, so the
 copy can be made once. torch does that for 2-d and 3-d transposed convolutions when a model

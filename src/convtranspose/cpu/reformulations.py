@@ -191,8 +191,7 @@ def _overlap_add_thin(a: Conv1dArgs) -> Tensor:
     The output is accumulated *phase-major*, ``phases[n, c, r, q]`` for position
     ``q*stride + r`` counted after the ``padding`` crop: each multiply-add then runs along
     ``q``, a long contiguous row, instead of along the ``stride`` positions of one row (which
-    torch's element-wise loops handle poorly: 2x slower on a depthwise HiFi-GAN-like layer),
-    and one strided copy interleaves the phases.
+    torch's element-wise loops handle poorly), and one strided copy interleaves the phases.
     Tap ``k`` of input ``i`` lands at ``i*stride + k*dilation - padding``: row
     ``i + j``, phase ``r``, with ``j, r = divmod(k*dilation - padding, stride)``."""
     x, w, s, d, p = a.input, a.weight, a.stride, a.dilation, a.padding

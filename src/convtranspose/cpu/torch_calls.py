@@ -129,8 +129,8 @@ def _aten(a: Conv1dArgs) -> Tensor:
     """torch's own operator, through its C++ binding ``torch.conv_transpose1d`` (what
     ``F.conv_transpose1d`` is): the kernel torch's dispatcher picks (its GEMM + col2im for
     small batch-one shapes, oneDNN for the rest), with torch's own autograd formula. The
-    binding costs less per call than ``torch.ops.aten.convolution`` (~95 against ~115 us on
-    cold caches for a 0.1 ms problem), whose Python-side operator lookup runs every call."""
+    binding costs less per call than ``torch.ops.aten.convolution``, whose Python-side
+    operator lookup runs every call."""
     return _torch_op(
         a.input, a.weight, a.bias, a.stride, a.padding, a.output_padding, a.groups, a.dilation
     )
