@@ -66,9 +66,12 @@ def _bias_past_the_stamps(
     start = stamp_span(length, kernel_size, stride, dilation) - padding
     if start >= out.shape[-1]:
         return out
-    tail = out[..., max(start, 0) :]
-    fill = torch.zeros_like(tail) if bias is None else bias[:, None].expand_as(tail)
-    return torch.cat((out[..., : max(start, 0)], fill), dim=-1)
+    tail = out[..., max(start, 0) :]  # written in place: a few positions, no copy of out
+    if bias is None:
+        tail.zero_()
+    else:
+        tail.copy_(bias[:, None].expand_as(tail))
+    return out
 
 
 class _OneDNNTransposed(torch.autograd.Function):
