@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers import TOLERANCE, Case, cases
 from hypothesis import given
 from implementations import IMPLEMENTATIONS, Implementation
-from strategies import TOLERANCE, Case, cases
 
 implementations = pytest.mark.parametrize("impl", IMPLEMENTATIONS, ids=str)
 differentiable = pytest.mark.parametrize(

@@ -14,10 +14,10 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers import Case, cases
 from hypothesis import given
 from hypothesis import strategies as st
 from implementations import IMPLEMENTATIONS, Implementation
-from strategies import Case, cases
 
 NON_FINITE = [math.nan, math.inf, -math.inf]
 

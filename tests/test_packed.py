@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers import TOLERANCE, Case, cases
 from hypothesis import given
-from strategies import TOLERANCE, Case, cases
 
 from convtranspose import ConvTranspose1d
 from convtranspose.cpu import torch_calls
