@@ -168,7 +168,7 @@ class TransposedCase:
 
     def zero_stuffed(self) -> tuple[float, ...]:
         """The input with ``stride - 1`` zeros inserted between neighbours."""
-        stuffed = [0.0] * ((len(self.input) - 1) * self.stride + 1)
+        stuffed = [0.0] * stamp_span(len(self.input), 1, self.stride)
         stuffed[:: self.stride] = self.input
         return tuple(stuffed)
 
