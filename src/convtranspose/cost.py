@@ -95,7 +95,7 @@ def stamp_multiplies(
 ) -> int:
     """Every tap of every stamp: ``N * C_in * C_out/groups * K * L`` multiplies (the
     definition's work, counting the products ``padding`` crops away). The size measure the
-    algorithm rules of :mod:`convtranspose.cpu` and :mod:`convtranspose.packed` compare."""
+    algorithm rules of :mod:`convtranspose.cpu` and :mod:`convtranspose.cpu.packed` compare."""
     return batch * in_channels * (out_channels // groups) * kernel_size * length
 
 

@@ -37,6 +37,7 @@ The package, one duty per module:
 - :mod:`~convtranspose.cpu.dispatch`: :func:`conv_transpose1d`, with its memory of checked calls;
 - :mod:`~convtranspose.cpu.packed`: :class:`PackedConvTranspose1d`, the weight packed once
   for inference.
+
 Every algorithm keeps the contract of :func:`torch.nn.functional.conv_transpose1d`: all
 parameters, batched or unbatched input, every floating dtype, differentiable (autograd
 records the torch operations used).
@@ -44,12 +45,20 @@ records the torch operations used).
 
 from __future__ import annotations
 
+from . import registry, rule
 from .dispatch import conv_transpose1d
 from .packed import PackedConvTranspose1d, choose_route, pack
-from .registry import ALGORITHMS, NAMES
-from .rule import THRESHOLDS, Thresholds, choose_algorithm
+from .rule import Thresholds, choose_algorithm
 from .torch_calls import torch_runs_onednn, whole_strides
 from .workspace import workspace_elements
+
+#: Every CPU algorithm by name, a function with the contract's signature (derived from the
+#: one registry, :mod:`~convtranspose.cpu.registry`); the shared test suite checks each one.
+ALGORITHMS = registry.ALGORITHMS
+#: The algorithms' names, in the registry's order.
+NAMES = registry.NAMES
+#: The thresholds :func:`choose_algorithm` and :func:`choose_route` read.
+THRESHOLDS = rule.THRESHOLDS
 
 scatter = ALGORITHMS["scatter"]
 zero_insertion = ALGORITHMS["zero_insertion"]

@@ -66,8 +66,8 @@ def choose_route(
 
     Packing saves oneDNN's copy of the weight into its blocked layout on every call, which
     pays where that copy is a large share of the work: undilated shapes with at least
-    :attr:`~convtranspose.cpu.rule.Thresholds.packed_multiplies` multiply-adds and at most
-    :attr:`~convtranspose.cpu.rule.Thresholds.packed_positions` input positions in the batch
+    :attr:`~convtranspose.cpu.Thresholds.packed_multiplies` multiply-adds and at most
+    :attr:`~convtranspose.cpu.Thresholds.packed_positions` input positions in the batch
     (``batch * length``), where :func:`~convtranspose.cpu.choose_algorithm` would hand the
     shape to torch's op or to the sub-pixel convolution. Not packed: dilated shapes (oneDNN's
     dilated deconvolution is slower than torch's op even packed), small problems (oneDNN's
