@@ -106,6 +106,9 @@ _REGISTRY = (
     Cost: about ``stride`` times the minimum multiplications, since all but one in ``stride``
     inputs the kernel sees are inserted zeros; an intermediate of ``N*C_in*L*stride`` elements.
     Same contract as :func:`torch.nn.functional.conv_transpose1d`.
+
+    A zero times ``inf`` is ``nan``, which the definition does not have: with a non-finite
+    weight it computes only the definition's terms, as :func:`gemm_overlap_add` does.
     """,
     ),
     Algorithm(
@@ -136,6 +139,9 @@ _REGISTRY = (
     multiplications plus products with the zero padding at the ends, no inserted zeros;
     ``stride`` calls. Same contract as
     :func:`torch.nn.functional.conv_transpose1d`.
+
+    A zero times ``inf`` is ``nan``, which the definition does not have: with a non-finite
+    weight it computes only the definition's terms, as :func:`gemm_overlap_add` does.
     """,
     ),
     Algorithm(
@@ -150,6 +156,10 @@ _REGISTRY = (
     the price is multiplications by zero where a phase has fewer taps than the longest
     (none when ``stride`` divides ``K``, as in HiFi-GAN's upsamplers). Same contract as
     :func:`torch.nn.functional.conv_transpose1d`.
+
+    A zero times ``inf`` is ``nan``, which the definition does not have: with a non-finite
+    weight, or a non-finite input where the phases have unequal numbers of taps, it computes
+    only the definition's terms, as :func:`gemm_overlap_add` does.
     """,
     ),
     Algorithm(
