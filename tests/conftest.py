@@ -1,9 +1,12 @@
-"""Shared test configuration: hypothesis profiles, the GPU marker, exact float32 on GPUs."""
+"""Shared test configuration: hypothesis profiles, the GPU marker, exact float32 on GPUs,
+matplotlib without a display, every figure closed after each test."""
 
 from __future__ import annotations
 
 import os
+import sys
 
+import matplotlib
 import pytest
 import torch
 from hypothesis import HealthCheck, settings
@@ -22,6 +25,9 @@ settings.register_profile(
     "gpu", max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# Figures are drawn without a display: set before any test module imports pyplot.
+matplotlib.use("Agg")
 
 # Without a GPU, convtranspose.cuda's Triton kernels run on CPU tensors in Triton's
 # interpreter. Triton reads the variable when the kernels are defined, so it is set here,
@@ -57,3 +63,12 @@ def exact_float32():
     imported, freeze the global flags. (No effect on CPU tensors.)"""
     with torch.backends.cudnn.flags(enabled=True, allow_tf32=False):
         yield
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    """Every figure a test opens is closed after it (figures are kept by pyplot otherwise,
+    and matplotlib warns past twenty)."""
+    yield
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 import convtranspose
 from convtranspose import cpu, cuda, reference
-from convtranspose.packed import PackedConvTranspose1d
+from convtranspose.cpu.packed import PackedConvTranspose1d
 
 
 def packed(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
-    """A :class:`~convtranspose.packed.PackedConvTranspose1d` made for one call, its packed
+    """A :class:`~convtranspose.cpu.packed.PackedConvTranspose1d` made for one call, its packed
     oneDNN route forced (the automatic choice keeps it for shapes too large for the suite)."""
     layer = PackedConvTranspose1d(
         weight, bias, stride, padding, output_padding, groups, dilation, algorithm="packed"

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from convtranspose import benchmark, cpu
 from convtranspose.bench import cli, cpu_runner, cuda_runner, harness, overhead, report
 from convtranspose.bench.grids import Shape
-from convtranspose.packed import PACKED, choose_route
+from convtranspose.cpu.packed import PACKED, choose_route
 
 ROOT = Path(__file__).parent.parent
 COMMITTED = ROOT / "book" / "data" / "benchmark-cpu.json"

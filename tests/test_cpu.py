@@ -242,9 +242,9 @@ def test_every_algorithm_is_public_and_documented() -> None:
 @pytest.fixture
 def fresh_signatures():
     """An empty memory of checked signatures, before and after (tests must not leak into it)."""
-    cpu._CHECKED.clear()
-    yield cpu._CHECKED
-    cpu._CHECKED.clear()
+    cpu.dispatch._CHECKED.clear()
+    yield cpu.dispatch._CHECKED
+    cpu.dispatch._CHECKED.clear()
 
 
 @pytest.mark.parametrize("name", ALGORITHM_NAMES)
@@ -258,7 +258,7 @@ def test_conv_transpose1d_runs_what_the_rule_names(
         calls.append((args, geometry))
         return name
 
-    monkeypatch.setattr(cpu, "choose_algorithm", rule)
+    monkeypatch.setattr(cpu.rule, "choose_algorithm", rule)
     x, w, b = make((2, 6, 7), (6, 2, 4), (6,), grad=True)
     kw = {"stride": 3, "padding": 1, "output_padding": 2, "groups": 3, "dilation": 1}
     got = cpu.conv_transpose1d(x, w, b, **kw)
@@ -295,8 +295,8 @@ def test_checked_signatures_skip_only_identical_calls(
         def no_checks(*args):
             raise AssertionError("checked again")
 
-        patch.setattr(cpu, "check_conv_transpose1d", no_checks)
-        patch.setattr(cpu, "choose_algorithm", no_checks)
+        patch.setattr(cpu.dispatch, "check_conv_transpose1d", no_checks)
+        patch.setattr(cpu.rule, "choose_algorithm", no_checks)
         again = cpu.conv_transpose1d(x, w, b, **kwargs)
     torch.testing.assert_close(again, first, rtol=0, atol=0)
     torch.testing.assert_close(first, F.conv_transpose1d(x, w, b, **kwargs))
@@ -374,3 +374,21 @@ def test_torch_runs_onednn_is_what_torch_does() -> None:
         assert ran_onednn == cpu.torch_runs_onednn(batch, channels, length, groups), (
             batch, channels, length, groups,
         )  # fmt: skip
+
+
+def test_the_signature_memo_is_a_bounded_lru(monkeypatch, fresh_signatures) -> None:
+    """Past its size the least recently used signature is dropped, not the whole memo."""
+    monkeypatch.setattr(cpu.dispatch, "_CHECKED_SIZE", 2)
+    w = torch.randn(2, 2, 3)
+    for length in (4, 5, 4, 6):  # 4 used again before 6 arrives: 5 is the one dropped
+        cpu.conv_transpose1d(torch.randn(1, 2, length), w)
+    assert [key[1][-1] for key in fresh_signatures] == [4, 6]
+
+
+def test_a_tensor_argument_is_never_remembered(fresh_signatures) -> None:
+    x, w = torch.randn(1, 2, 4), torch.randn(2, 2, 3)
+    stride = torch.tensor(2)
+    assert cpu.conv_transpose1d(x, w, stride=stride).shape[-1] == 9
+    stride.fill_(3)
+    assert cpu.conv_transpose1d(x, w, stride=stride).shape[-1] == 12
+    assert not fresh_signatures

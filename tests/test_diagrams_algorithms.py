@@ -1,19 +1,15 @@
 """Chapter 09's figures: each algorithm's layout against torch, and each figure against its layout.
 
-The cases are drawn by the strategy of :mod:`test_diagrams_stamps` (every argument, small
+The cases are drawn by the strategy of :mod:`helpers` (every argument, small
 single-channel cases); nbval cannot compare images, so the figures' cells are checked here.
 """
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-
 import matplotlib.pyplot as plt
 import pytest
+from helpers import assert_renders_its_drawing, transposed_cases
 from hypothesis import given, settings
-from test_diagrams_stamps import assert_renders_its_drawing, transposed_cases
 
 from convtranspose.diagrams import (
     TransposedCase,
@@ -43,12 +39,6 @@ FIGURES = [
 
 #: Chapter 04's seed case with distinct kernel values, so every tap can be told apart.
 SEED = TransposedCase((1, 2, 3), (1, 10, 100), stride=2, padding=1)
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
 
 
 def close(a: tuple[float, ...], b: tuple[float, ...]) -> bool:

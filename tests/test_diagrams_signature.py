@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import pytest
 import torch
 import torch.nn.functional as F
@@ -18,12 +13,6 @@ from convtranspose.diagrams import (
     draw_output_padding_choices,
     draw_weight_blocks,
 )
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
 
 
 def unread_by_conv1d(length: int, k: int, s: int, p: int, d: int) -> set[int]:

@@ -8,17 +8,11 @@ rows and shading), since nbval cannot compare images.
 
 from __future__ import annotations
 
-from collections import Counter
-
-import matplotlib
-
-matplotlib.use("Agg")
-
 import matplotlib.pyplot as plt
 import pytest
 import torch
+from helpers import assert_renders_its_drawing, conv_cases, transposed_cases
 from hypothesis import given, settings
-from hypothesis import strategies as st
 from implementations import IMPLEMENTATIONS
 
 import convtranspose
@@ -30,52 +24,6 @@ from convtranspose.diagrams import (
     draw_stamps,
     fmt,
 )
-
-values = st.lists(st.integers(-3, 3).map(float), min_size=1, max_size=5)
-
-
-@st.composite
-def transposed_cases(draw: st.DrawFn) -> TransposedCase:
-    """Small single-channel cases over every argument, output length >= 1."""
-    x, w = draw(values), draw(values.filter(lambda v: len(v) <= 4))
-    stride, dilation = draw(st.integers(1, 4)), draw(st.integers(1, 3))
-    output_padding = draw(st.integers(0, max(stride, dilation) - 1))
-    covered = (len(x) - 1) * stride + dilation * (len(w) - 1) + 1
-    padding = draw(st.integers(0, (covered + output_padding - 1) // 2))
-    return TransposedCase(x, w, stride, padding, output_padding, dilation)
-
-
-@st.composite
-def conv_cases(draw: st.DrawFn) -> ConvCase:
-    x, w = draw(values), draw(values.filter(lambda v: len(v) <= 3))
-    stride, dilation, padding = (
-        draw(st.integers(1, 3)),
-        draw(st.integers(1, 2)),
-        draw(st.integers(0, 2)),
-    )
-    reach = dilation * (len(w) - 1) + 1
-    if len(x) + 2 * padding < reach:
-        padding = (reach - len(x) + 1) // 2
-    return ConvCase(x, w, stride, padding, dilation)
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
-
-
-def assert_renders_its_drawing(fig) -> None:
-    """Every cell of ``fig.drawing`` is written at its place in the rendered axes, and
-    nothing else is written but the row and column labels."""
-    d = fig.drawing
-    (ax,) = fig.axes
-    written = Counter((t.get_position(), t.get_text()) for t in ax.texts)
-    cells = Counter(((c.col + 0.5, -c.row + 0.5), c.text) for c in d.cells)
-    assert cells <= written
-    assert len(ax.texts) == len(d.cells) + len(d.row_labels) + len(d.column_labels)
-    assert len(ax.patches) == len(d.cells)
-
 
 # --- the layouts ---------------------------------------------------------------------------
 

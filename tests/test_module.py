@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import convtranspose
 from convtranspose import ConvTranspose1d, output_length
-from convtranspose.packed import PACKED, PackedConvTranspose1d
+from convtranspose.cpu.packed import PACKED, PackedConvTranspose1d
 
 
 @st.composite

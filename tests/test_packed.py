@@ -11,11 +11,12 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers import TOLERANCE, Case, cases
 from hypothesis import given
-from test_conv_transpose1d import TOLERANCE, Case, cases
 
-from convtranspose import ConvTranspose1d, cpu
-from convtranspose.packed import PACKED, PackedConvTranspose1d, choose_route, pack
+from convtranspose import ConvTranspose1d
+from convtranspose.cpu import torch_calls
+from convtranspose.cpu.packed import PACKED, PackedConvTranspose1d, choose_route, pack
 
 HIFIGAN_UP1 = {"in_channels": 512, "out_channels": 256, "kernel_size": 16, "stride": 8}
 
@@ -49,7 +50,7 @@ def test_bfloat16_is_packed_and_accurate(groups: int) -> None:
     x, w, b = torch.randn(2, 6, 11), torch.randn(6, 4 // groups, 5), torch.randn(4)
     kw = {"stride": 3, "padding": 1, "groups": groups}
     layer = PackedConvTranspose1d(w.bfloat16(), b.bfloat16(), **kw, algorithm=PACKED)
-    if cpu._onednn_bf16():  # CPUs without oneDNN's bfloat16 kernels take cpu's choice
+    if torch_calls._onednn_bf16():  # CPUs without oneDNN's bfloat16 kernels take cpu's choice
         assert layer.route(x.bfloat16()) == PACKED
     got = layer(x.bfloat16())
     assert got.dtype == torch.bfloat16
@@ -271,3 +272,66 @@ def test_a_used_layer_can_be_copied_and_saved() -> None:
         assert other._packed is None
         torch.testing.assert_close(other(x), want)
         assert other.route(x) == PACKED
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("stride", 3), ("padding", 2), ("output_padding", 1), ("dilation", 2), ("groups", 2)],
+)
+@pytest.mark.parametrize("algorithm", [None, PACKED, "scatter"])
+def test_settings_changed_after_a_call_are_honoured(setting, value, algorithm) -> None:
+    """A setting assigned after a call (the route remembered, the weight packed) is used by
+    the next call, as torch's layer would use it."""
+    gen = torch.Generator().manual_seed(3)
+    weight, bias = torch.randn(4, 3, 4, generator=gen), torch.randn(3, generator=gen)
+    x = torch.randn(2, 4, 9, generator=gen)
+    layer = PackedConvTranspose1d(weight, bias, stride=2, padding=1, algorithm=algorithm)
+    with torch.no_grad():
+        layer(x)
+        if setting == "groups":
+            layer.bias = torch.randn(6, generator=gen)
+        setattr(layer, setting, value)
+        kwargs = {"stride": 2, "padding": 1, setting: value}
+        expected = F.conv_transpose1d(x, layer.weight, layer.bias, **kwargs)
+        torch.testing.assert_close(layer(x), expected, atol=1e-5, rtol=1e-5)
+
+
+def test_algorithm_is_checked_when_assigned() -> None:
+    layer = PackedConvTranspose1d(torch.randn(2, 3, 3))
+    with pytest.raises(ValueError, match=r"algorithm must be None, 'packed' or one of .*'scatter'"):
+        layer.algorithm = "fft"
+    assert layer.algorithm is None
+
+
+def test_weight_written_in_place_is_packed_again() -> None:
+    gen = torch.Generator().manual_seed(4)
+    weight, x = torch.randn(4, 3, 4, generator=gen), torch.randn(2, 4, 9, generator=gen)
+    layer = PackedConvTranspose1d(weight, stride=2, algorithm=PACKED)
+    with torch.no_grad():
+        layer(x)
+        layer.weight.mul_(2)
+        torch.testing.assert_close(layer(x), F.conv_transpose1d(x, 2 * weight, stride=2))
+
+
+def test_a_tensor_in_output_size_is_never_remembered() -> None:
+    """``output_size`` holding a tensor changed in place between calls: each call reads
+    the length it holds now (remembering the tensor would bring the old length back)."""
+    gen = torch.Generator().manual_seed(5)
+    weight, x = torch.randn(2, 2, 3, generator=gen), torch.randn(1, 2, 4, generator=gen)
+    layer = PackedConvTranspose1d(weight, stride=2)
+    size = [torch.tensor(9)]
+    with torch.no_grad():
+        assert layer(x, size).shape[-1] == 9
+        size[0].fill_(10)
+        assert layer(x, size).shape[-1] == 10
+        assert layer(x, torch.tensor([1, 2, 9])).shape[-1] == 9
+
+
+def test_the_route_memo_is_a_bounded_lru(monkeypatch) -> None:
+    """Past its size the least recently used input signature is dropped, not all of them."""
+    monkeypatch.setattr("convtranspose.cpu.packed._ROUTES_KEPT", 2)
+    layer = PackedConvTranspose1d(torch.randn(2, 2, 3))
+    with torch.no_grad():
+        for length in (4, 5, 4, 6):  # 4 used again before 6 arrives: 5 is the one dropped
+            layer(torch.randn(1, 2, length))
+    assert [key[1][-1] for key in layer._routes] == [4, 6]

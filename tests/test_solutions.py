@@ -23,13 +23,9 @@ import tokenize
 import warnings
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
 import pytest
 import torch
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 
 NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
 SOLUTION = re.compile(r"\{solution\}[^\n]*\n(.*?)^(?:````|:::)", re.S | re.M)

@@ -7,7 +7,7 @@ The public face of the package:
 - :class:`ConvTranspose1d`, a drop-in for :class:`torch.nn.ConvTranspose1d`;
 - :func:`output_length`, the output-length formula;
 - :class:`PackedConvTranspose1d`, for inference on the CPU: the weight packed once
-  (:mod:`convtranspose.packed`).
+  (:mod:`convtranspose.cpu.packed`).
 
 :mod:`convtranspose.reference` holds the definitions as plain loops.
 """
@@ -17,42 +17,12 @@ from __future__ import annotations
 from torch import Tensor
 
 from . import cpu
-from .arguments import checked_sizes, transposed_length
+from .cpu.packed import PackedConvTranspose1d
 from .module import ConvTranspose1d
-from .packed import PackedConvTranspose1d
+from .shapes import output_length
 
 __all__ = ["ConvTranspose1d", "PackedConvTranspose1d", "conv_transpose1d", "output_length"]
 __version__ = "0.1.0"
-
-
-def output_length(
-    length: int,
-    kernel_size: int,
-    stride: int = 1,
-    padding: int = 0,
-    output_padding: int = 0,
-    dilation: int = 1,
-) -> int:
-    """Length of ``conv_transpose1d``'s output for an input of ``length`` samples::
-
-        L_out = (L_in - 1)*stride - 2*padding + dilation*(kernel_size - 1) + output_padding + 1
-
-    Each input sample moves the stamp ``stride`` further; the last stamp spans
-    ``dilation*(kernel_size - 1) + 1`` samples; ``padding`` crops both ends and
-    ``output_padding`` adds back at the end. Raises ``ValueError`` when an argument is
-    out of range or the result is not positive.
-    """
-    values = checked_sizes(
-        length=length, kernel_size=kernel_size, stride=stride, padding=padding,
-        output_padding=output_padding, dilation=dilation,
-    )  # fmt: skip
-    result = transposed_length(**values)
-    if result < 1:
-        raise ValueError(
-            f"the output length {result} is not positive: padding={values['padding']} crops "
-            "more than the whole output"
-        )
-    return result
 
 
 def conv_transpose1d(

@@ -18,87 +18,27 @@ call :meth:`Conv1dArgs.restore` on their result.
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
+# The scalar checks and length formulas live in .shapes; re-exported here, where the layer
+# and the package root have always found them.
+from .shapes import (  # noqa: F401 (checked_sizes, integer: re-exported)
+    check_scalar_arguments,
+    checked_sizes,
+    conv1d_length,
+    integer,
+    kernel_span,
+    single,
+    transposed_length,
+)
+
 #: dtypes every implementation supports on every device. Half types are
 #: accepted too; whether a given device computes in them is the implementation's call.
 FLOAT_DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
-
-
-def integer(value: object, name: str, what: str = "an int") -> int:
-    """``value`` as a Python int: anything torch reads as an integer (an ``int``, a numpy
-    integer, an integer tensor of one element: whatever has ``__index__``), but not a
-    ``bool`` or a float. Raises ``TypeError`` naming the argument otherwise."""
-    is_bool = isinstance(value, bool) or (isinstance(value, Tensor) and value.dtype == torch.bool)
-    if not is_bool:
-        try:
-            return operator.index(value)
-        except TypeError:
-            pass
-    raise TypeError(f"argument '{name}' must be {what}, not {type(value).__name__}")
-
-
-def single(value: object, name: str) -> int:
-    """Return ``value`` as an int, accepting an integer or a sequence of one integer.
-
-    This is how torch reads ``stride``, ``padding``, ``output_padding`` and
-    ``dilation`` for a 1-d convolution: ``2``, ``(2,)``, ``[2]`` and ``numpy.int64(2)``
-    all mean 2 (see :func:`integer`).
-    """
-    if isinstance(value, (tuple, list)):
-        if len(value) != 1:
-            raise RuntimeError(
-                f"expected {name} to be a single integer value or a list of 1 values "
-                f"to match the convolution dimensions, but got {name}={list(value)}"
-            )
-        (value,) = value
-    return integer(value, name, "an int or a tuple of one int")
-
-
-def checked_sizes(**arguments: object) -> dict[str, int]:
-    """Read each size argument as an int (or 1-tuple) and check its range, raising
-    ``ValueError`` that names it: ``padding`` and ``output_padding`` must be >= 0, every
-    other size (lengths, kernel sizes, strides, dilations, channel counts) >= 1, and
-    ``output_padding < max(stride, dilation)``. The scalar rules shared by
-    :func:`convtranspose.output_length`, :mod:`convtranspose.lengths` and
-    :class:`convtranspose.cost.Shape`; tensors are checked by :func:`check_conv_transpose1d`."""
-    values = {name: single(value, name) for name, value in arguments.items()}
-    for name, value in values.items():
-        smallest = 0 if name in ("padding", "output_padding") else 1
-        if value < smallest:
-            raise ValueError(f"{name} must be >= {smallest}, got {value}")
-    if "output_padding" in values:
-        limit = max(values.get("stride", 1), values.get("dilation", 1))
-        if values["output_padding"] >= limit:
-            raise ValueError(
-                "output_padding must be smaller than max(stride, dilation) = "
-                f"{limit}, got output_padding={values['output_padding']}"
-            )
-    return values
-
-
-def _check_int_args(stride: int, padding: int, dilation: int, groups: int) -> None:
-    if stride <= 0:
-        raise RuntimeError(
-            f"non-positive stride is not supported: stride must be >= 1, got {stride}"
-        )
-    if padding < 0:
-        raise RuntimeError(
-            f"negative padding is not supported: padding must be >= 0, got {padding}"
-        )
-    if dilation <= 0:
-        raise RuntimeError(
-            f"dilation should be greater than zero: dilation must be >= 1, got {dilation}"
-        )
-    if groups <= 0:
-        raise RuntimeError(
-            f"non-positive groups is not supported: groups must be >= 1, got {groups}"
-        )
 
 
 def _check_tensors(input: Tensor, weight: Tensor, bias: Tensor | None, op: str) -> None:
@@ -202,7 +142,7 @@ def check_conv_transpose1d(
     output_padding = single(output_padding, "output_padding")
     dilation = single(dilation, "dilation")
     groups = integer(groups, "groups")
-    _check_int_args(stride, padding, dilation, groups)
+    check_scalar_arguments(stride, padding, dilation, groups)
     if output_padding < 0:
         raise RuntimeError(
             f"negative output_padding is not supported: output_padding must be >= 0, "
@@ -271,7 +211,7 @@ def check_conv1d(
     padding = single(padding, "padding")
     dilation = single(dilation, "dilation")
     groups = integer(groups, "groups")
-    _check_int_args(stride, padding, dilation, groups)
+    check_scalar_arguments(stride, padding, dilation, groups)
     _check_tensors(input, weight, bias, op)
     x, batched = _batched(input)
     c_out, c_in_per_group, k = weight.shape
@@ -292,21 +232,14 @@ def check_conv1d(
             f"but got bias of size {list(bias.shape)} instead"
         )
     _check_nonempty(x, op)
-    length = (x.shape[2] + 2 * padding - dilation * (k - 1) - 1) // stride + 1
+    length = conv1d_length(x.shape[2], k, stride, padding, dilation)
     if length <= 0:
         raise RuntimeError(
             f"Given input length {x.shape[2]} with padding={padding}, the dilated kernel size "
-            f"dilation*(kernel_size-1)+1 = {dilation * (k - 1) + 1} can't be greater than the "
+            f"dilation*(kernel_size-1)+1 = {kernel_span(k, dilation)} can't be greater than the "
             "padded input length"
         )
     return Conv1dArgs(x, weight, bias, stride, padding, 0, groups, dilation, batched, c_out, length)
-
-
-def transposed_length(
-    length: int, kernel_size: int, stride: int, padding: int, output_padding: int, dilation: int
-) -> int:
-    """``(L_in - 1)*stride - 2*padding + dilation*(K - 1) + output_padding + 1``, unchecked."""
-    return (length - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1
 
 
 def output_padding_for(

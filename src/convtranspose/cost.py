@@ -21,7 +21,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from .arguments import checked_sizes, transposed_length
+from .shapes import checked_sizes, kernel_span, phase_taps, subpixel_rows, transposed_length
+
+# phase_taps and subpixel_rows are re-exported: chapter 9 finds them here, beside the costs.
 
 __all__ = [
     "ALGORITHMS",
@@ -76,13 +78,9 @@ class Shape:
     @property
     def output_length(self) -> int:
         """``(L_in - 1)*stride - 2*padding + dilation*(K - 1) + output_padding + 1``."""
+        s = self
         return transposed_length(
-            self.length,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.output_padding,
-            self.dilation,
+            s.length, s.kernel_size, s.stride, s.padding, s.output_padding, s.dilation
         )
 
     @property
@@ -97,7 +95,7 @@ def stamp_multiplies(
 ) -> int:
     """Every tap of every stamp: ``N * C_in * C_out/groups * K * L`` multiplies (the
     definition's work, counting the products ``padding`` crops away). The size measure the
-    algorithm rules of :mod:`convtranspose.cpu` and :mod:`convtranspose.packed` compare."""
+    algorithm rules of :mod:`convtranspose.cpu` and :mod:`convtranspose.cpu.packed` compare."""
     return batch * in_channels * (out_channels // groups) * kernel_size * length
 
 
@@ -129,26 +127,6 @@ def useful_multiplies(shape: Shape) -> int:
     product lands inside the cropped output, times :attr:`Shape.channel_products`."""
     pairs = sum(_inputs_in_range(shape, k * shape.dilation) for k in range(shape.kernel_size))
     return pairs * shape.channel_products
-
-
-def phase_taps(
-    kernel_size: int, stride: int, padding: int = 0, dilation: int = 1
-) -> list[list[int]]:
-    """The taps each output phase uses: output ``t`` with ``t % stride == r`` receives
-    tap ``k`` only when ``(r + padding - k*dilation) % stride == 0``.
-
-    Polyphase runs one small convolution per phase ``r`` with exactly these taps.
-    """
-    return [
-        [k for k in range(kernel_size) if (r + padding - k * dilation) % stride == 0]
-        for r in range(stride)
-    ]
-
-
-def subpixel_rows(kernel_size: int, stride: int, dilation: int = 1) -> int:
-    """Taps of each sub-pixel phase kernel: the dilated kernel (``dilation*(K-1) + 1``
-    positions) cut into rows of ``stride``: ``dilation*(K-1) // stride + 1``."""
-    return dilation * (kernel_size - 1) // stride + 1
 
 
 def _phase_offsets(shape: Shape, algorithm: str) -> list[list[int]]:
@@ -199,7 +177,7 @@ def cost(algorithm: str, shape: Shape) -> Cost:
         multiplies, extra = useful_multiplies(shape), 0
     elif algorithm == "zero_insertion":  # K taps for every output, over a mostly-zero signal
         multiplies = l_out * k * shape.channel_products
-        extra = n * c_in * (l_out + d * (k - 1))  # the zero-stuffed, padded input
+        extra = n * c_in * (l_out + kernel_span(k, d) - 1)  # the zero-stuffed, padded input
     elif algorithm in ("polyphase", "subpixel"):
         pairs, padded = _phase_reads(shape, algorithm)
         multiplies = pairs * shape.channel_products

@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .arguments import single
 from .matrix import conv_transpose1d_matrix
+from .shapes import checked_sizes, phase_taps, single
 
 __all__ = [
     "coverage",
@@ -56,15 +56,8 @@ def period_coverage(kernel_size: int, stride: int, dilation: int = 1) -> list[in
     The counts are equal for every phase exactly when the taps fall evenly on the
     ``stride`` phases, e.g. when ``dilation == 1`` and ``stride`` divides ``kernel_size``.
     """
-    kernel_size, stride = single(kernel_size, "kernel_size"), single(stride, "stride")
-    dilation = single(dilation, "dilation")
-    for name, value in (("kernel_size", kernel_size), ("stride", stride), ("dilation", dilation)):
-        if value < 1:
-            raise ValueError(f"{name} must be >= 1, got {value}")
-    counts = [0] * stride
-    for k in range(kernel_size):
-        counts[k * dilation % stride] += 1
-    return counts
+    v = checked_sizes(kernel_size=kernel_size, stride=stride, dilation=dilation)
+    return [len(taps) for taps in phase_taps(v["kernel_size"], v["stride"], 0, v["dilation"])]
 
 
 def unevenness(kernel_size: int, stride: int, dilation: int = 1) -> float:

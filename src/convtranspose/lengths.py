@@ -9,7 +9,7 @@ print the table instead of asserting it.
 
 from __future__ import annotations
 
-from .arguments import checked_sizes, transposed_length
+from .shapes import checked_sizes, conv1d_length, kernel_span, transposed_length
 
 __all__ = ["conv1d_input_lengths", "conv1d_output_length", "effective_kernel_size"]
 
@@ -19,7 +19,7 @@ def effective_kernel_size(kernel_size: int, dilation: int = 1) -> int:
     ``dilation`` apart: ``dilation*(kernel_size - 1) + 1`` (the gaps count, the
     taps at both ends count once)."""
     v = checked_sizes(kernel_size=kernel_size, dilation=dilation)
-    return v["dilation"] * (v["kernel_size"] - 1) + 1
+    return kernel_span(v["kernel_size"], v["dilation"])
 
 
 def conv1d_output_length(
@@ -44,8 +44,7 @@ def conv1d_output_length(
             f"the window of {window} samples (dilation*(kernel_size - 1) + 1) does not fit "
             f"in the padded input of {padded} samples"
         )
-    room = padded - window
-    return room // v["stride"] + 1
+    return conv1d_length(v["length"], v["kernel_size"], v["stride"], v["padding"], v["dilation"])
 
 
 def conv1d_input_lengths(

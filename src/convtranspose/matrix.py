@@ -18,7 +18,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .arguments import check_conv1d, check_conv_transpose1d, single
+from .arguments import check_conv1d, check_conv_transpose1d
+from .shapes import kernel_span, single
 
 __all__ = [
     "apply_matrix",
@@ -140,4 +141,4 @@ def matching_output_padding(
     ``output_padding`` gives back. With it, the transposed convolution's matrix has the shape
     of ``C.T``.
     """
-    return (length + 2 * padding - dilation * (kernel_size - 1) - 1) % stride
+    return (length + 2 * padding - kernel_span(kernel_size, dilation)) % stride

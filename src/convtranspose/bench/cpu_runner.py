@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import cpu
-from ..packed import PACKED, PackedConvTranspose1d
+from ..cpu.packed import PACKED, PackedConvTranspose1d
 from .grids import Shape
 from .harness import Clock, bind, check_close, cold_cpu_clock, time_interleaved
 from .report import summarise

@@ -257,7 +257,7 @@ def _coalesced_launch(shape_x, shape_w, geometry: Geometry, dtype: torch.dtype):
     l_out = geometry.output_length
     # Phase r's column q writes t = q*s + e_r - p, e_r = first_r*d (r when no tap reaches r):
     # the q that write something run from q_lo to q_hi over all phases.
-    firsts = [min(phase_taps(k, s, d, r), default=None) for r in range(s)]
+    firsts = [min(taps, default=None) for taps in phase_taps(k, s, 0, d)]
     ends = [r if f is None else f * d for r, f in enumerate(firsts)]
     q_lo = min(-((e - p) // s) for e in ends)  # ceil((p - e) / s)
     q_hi = max((l_out - 1 + p - e) // s for e in ends)

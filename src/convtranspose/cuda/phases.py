@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .._phases import phase_taps, tap_step
+from ..shapes import phase_taps, tap_step
 
 __all__ = ["PhaseGrid", "phase_grid", "phase_taps", "tap_step"]
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from matplotlib.figure import Figure
 
-from ..cost import phase_taps
+from ..shapes import phase_taps
 from .case import TransposedCase
 from .grid import Drawing, fmt, render
 from .stamps import describe

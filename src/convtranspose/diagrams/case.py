@@ -19,8 +19,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from .. import output_length
-from ..arguments import transposed_length
+from ..shapes import kernel_span, output_length, stamp_span, transposed_length
 
 __all__ = ["ConvCase", "Stamp", "TransposedCase", "Window"]
 
@@ -94,23 +93,19 @@ class TransposedCase:
     @property
     def stamp_span(self) -> int:
         """Positions one stamp covers, first tap to last: ``dilation*(K-1) + 1``."""
-        return self.dilation * (self.kernel_size - 1) + 1
+        return kernel_span(self.kernel_size, self.dilation)
 
     @property
     def covered_length(self) -> int:
         """Positions the stamps cover together: ``(L_in-1)*stride + dilation*(K-1) + 1``."""
-        return (len(self.input) - 1) * self.stride + self.stamp_span
+        return stamp_span(len(self.input), self.kernel_size, self.stride, self.dilation)
 
     @property
     def output_length(self) -> int:
         """``L_out``, the formula of :func:`convtranspose.output_length`."""
+        s = self
         return transposed_length(
-            len(self.input),
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.output_padding,
-            self.dilation,
+            len(s.input), s.kernel_size, s.stride, s.padding, s.output_padding, s.dilation
         )
 
     @property
@@ -173,7 +168,7 @@ class TransposedCase:
 
     def zero_stuffed(self) -> tuple[float, ...]:
         """The input with ``stride - 1`` zeros inserted between neighbours."""
-        stuffed = [0.0] * ((len(self.input) - 1) * self.stride + 1)
+        stuffed = [0.0] * stamp_span(len(self.input), 1, self.stride)
         stuffed[:: self.stride] = self.input
         return tuple(stuffed)
 

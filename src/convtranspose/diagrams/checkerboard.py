@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from ..coverage import coverage, period_coverage, roughness, unevenness
+from ..shapes import kernel_span, stamp_span
 
 __all__ = ["draw_coverage", "draw_coverage_2d", "draw_signals"]
 
@@ -42,8 +43,8 @@ def draw_coverage(pairs: Sequence[tuple[int, int]], length: int = 6, dilation: i
     for ax, (kernel_size, stride) in zip(axes[:, 0], pairs, strict=True):
         counts = coverage(length, kernel_size, stride, dilation=dilation)
         period = period_coverage(kernel_size, stride, dilation)
-        span = dilation * (kernel_size - 1)
-        middle = range(span, (length - 1) * stride + 1)  # every stamp that could land here does
+        # every stamp that could land here does: past the first stamp's reach, up to the last
+        middle = range(kernel_span(kernel_size, dilation) - 1, stamp_span(length, 1, stride))
         colours = [
             EDGE if t not in middle else EVEN if n == max(period) else UNEVEN
             for t, n in enumerate(counts)

@@ -48,7 +48,7 @@ def programs(case: TransposedCase, block_q: int = 2) -> list[Program]:
     grid = phase_grid(case.output_length, s, p, block_q)
     result = []
     for r in range(s):
-        taps = phase_taps(len(case.kernel), s, d, r)
+        taps = phase_taps(len(case.kernel), s, 0, d)[r]
         for b in range(grid.n_blocks):
             outputs = grid.positions(r, b)
             if not outputs:

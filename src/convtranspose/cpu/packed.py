@@ -2,8 +2,8 @@
 
 torch's CPU ``conv_transpose1d`` receives a plain ``(C_in, C_out/groups, K)`` weight on every
 call, and for most shapes hands it to oneDNN, which first copies it into its own blocked
-layout and only then computes. On cold caches that copy is a large part of the call: for
-HiFi-GAN's first upsampler (an 8 MB weight, 32 input frames) about half of it (chapter 11).
+layout and only then computes. On cold caches that copy is a large part of the call for a
+large weight and a short input (chapter 11).
 The functional op cannot avoid it (the weight may change between two calls, and nothing tells
 the op it did not), but a model served for inference does not change its weights, so the
 copy can be made once. torch does that for 2-d and 3-d transposed convolutions when a model
@@ -22,25 +22,24 @@ not seen (make a new one, as after :func:`torch.jit.freeze`).
 from __future__ import annotations
 
 import copy
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from . import cpu
-from .arguments import (
-    Conv1dArgs,
-    check_conv_transpose1d,
-    output_padding_for,
-    single,
-    transposed_length,
-)
-from .cost import stamp_multiplies
+from ..arguments import Conv1dArgs, check_conv_transpose1d, output_padding_for
+from ..cost import stamp_multiplies
+from ..shapes import single, transposed_length
+from .dispatch import conv_transpose1d
+from .registry import _IMPLEMENTATIONS, NAMES, _run_checked
+from .rule import THRESHOLDS, choose_algorithm
+from .torch_calls import _bias_past_the_stamps, _nan_from, _onednn_deconv_ok, whole_strides
 
 __all__ = ["PackedConvTranspose1d", "choose_route", "pack"]
 
-#: Input signatures one module remembers the route of (cleared when full).
+#: Input signatures one module remembers the route of (the least recently used is dropped).
 _ROUTES_KEPT = 64
 
 
@@ -65,33 +64,19 @@ def choose_route(
 ) -> str:
     """``"packed"`` or the name of the :mod:`convtranspose.cpu` algorithm to run instead.
 
-    The rule, from interleaved best-of-15 cold-cache timings (as ``python -m
-    convtranspose.benchmark`` measures) on the project's 2-core machine, of the default grid
-    and of the random grids of seeds 1-3 (float32, torch 2.13); speed-ups are torch's time over
-    the packed deconvolution's:
-
-    - undilated, at least 2**23 multiply-adds, at most 1024 input positions in the batch
-      (``batch * length``), where :func:`convtranspose.cpu.choose_algorithm` would hand the
-      shape to torch's op or to the sub-pixel convolution: ``"packed"``. These measurements
-      were taken when the layer still returned oneDNN's channels-last result as it came; it
-      now copies it into torch's contiguous layout (up to ~0.1 ms on long outputs). In the
-      committed run (``book/data/benchmark-cpu.json``, contiguous outputs, turns shuffled,
-      outputs asked for in whole strides) the packed shapes of the default grid run
-      0.94-1.76x against ``torch.nn.ConvTranspose1d`` (HiFi-GAN's first stage 1.76x, the odd
-      grouped layer 1.55x, channel-heavy 1.44x), the whole grid 1.25x in geometric mean
-      (1.22-1.25x over three runs); held-out random grids (seeds 81, 82, 91, 101-103) 1.20-1.41x;
-    - dilated shapes: not packed. oneDNN's deconvolution with dilation ran 0.6-0.85x of torch's
-      op on six random shapes even with its weight packed (torch computes those differently);
-    - small problems (0.4-1.0x below ~8 million multiply-adds: oneDNN sets up its kernel on
-      every call, ~0.1 ms) and long inputs (0.9-1.07x above 2048 positions: the copy is then
-      a small share) are not packed;
-    - shapes where this package's own algorithms beat torch (depthwise, non-overlapping
-      stamps) keep them: packing loses there (0.25-0.8x depthwise, 1.1-1.2x against their
-      1.7-3.6x);
-    - ``output_padding >= stride`` (oneDNN cannot) and dtypes oneDNN does not compute:
-      :mod:`convtranspose.cpu`'s choice.
+    Packing saves oneDNN's copy of the weight into its blocked layout on every call, which
+    pays where that copy is a large share of the work: undilated shapes with at least
+    :attr:`~convtranspose.cpu.Thresholds.packed_multiplies` multiply-adds and at most
+    :attr:`~convtranspose.cpu.Thresholds.packed_positions` input positions in the batch
+    (``batch * length``), where :func:`~convtranspose.cpu.choose_algorithm` would hand the
+    shape to torch's op or to the sub-pixel convolution. Not packed: dilated shapes (oneDNN's
+    dilated deconvolution is slower than torch's op even packed), small problems (oneDNN's
+    setup per call), long inputs (the copy is then a small share), the shapes where this
+    package's own algorithms beat torch (depthwise, non-overlapping stamps), and
+    ``output_padding >= stride`` or dtypes oneDNN cannot compute: those get
+    :mod:`convtranspose.cpu`'s choice.
     """
-    chosen = cpu.choose_algorithm(
+    chosen = choose_algorithm(
         batch, in_channels, out_channels, length, kernel_size, stride, groups, dilation, dtype,
         padding=padding, output_padding=output_padding,
     )  # fmt: skip
@@ -101,18 +86,35 @@ def choose_route(
         and dilation == 1
         and output_padding < stride
         and dtype in (torch.float32, torch.bfloat16)
-        and multiply_adds >= 2**23
-        and batch * length <= 1024
+        and multiply_adds >= THRESHOLDS.packed_multiplies
+        and batch * length <= THRESHOLDS.packed_positions
     ):
         return PACKED
     return chosen
 
 
 def _hashable(output_size: Sequence[int] | int | None) -> object:
-    """``output_size`` as part of a dictionary key: a list or ``torch.Size`` as a tuple."""
-    return (
-        output_size if output_size is None or isinstance(output_size, int) else tuple(output_size)
-    )
+    """``output_size`` as part of a dictionary key: a list or ``torch.Size`` as a tuple of
+    ints. A tensor (or a tensor inside it) raises ``TypeError``: it hashes by identity and may
+    change in place, so such calls are never remembered."""
+    if output_size is None or type(output_size) is int:
+        return output_size
+    if isinstance(output_size, Tensor):
+        raise TypeError("tensor arguments are not remembered")
+    key = tuple(output_size)
+    if any(type(v) is not int for v in key):
+        raise TypeError("only int sizes are remembered")
+    return key
+
+
+def _algorithm(value: str | None) -> str | None:
+    """``value`` if it names a route (``None``: chosen per call), else a ``ValueError``
+    listing the valid names."""
+    if value is not None and value != PACKED and value not in NAMES:
+        raise ValueError(
+            f"algorithm must be None, {PACKED!r} or one of {sorted(NAMES)}, got {value!r}"
+        )
+    return value
 
 
 class PackedConvTranspose1d(nn.Module):
@@ -129,10 +131,18 @@ class PackedConvTranspose1d(nn.Module):
       ``bias``: later changes to the tensors passed in are not seen. The weight is packed into
       oneDNN's layout at the first call that takes the packed route (:func:`choose_route`),
       and kept: memory for one more copy of the weight. The buffers are in ``state_dict``
-      (the keys of the layer it replaces) and follow ``.to(dtype)``; ``load_state_dict`` and
-      ``.to()`` drop the packed copy, so the next call packs the new weight. Writing into the
-      buffers otherwise (``.data``, ``copy_``) is not seen by an existing pack. CPU only:
-      moving the layer to another device makes its calls raise.
+      (the keys of the layer it replaces) and follow ``.to(dtype)``; ``load_state_dict``,
+      ``.to()``, assigning a buffer and writing into the weight in place (``copy_``, not
+      through ``.data``, which escapes the version counter) drop the packed copy, so the next
+      call packs the new weight. CPU only: moving the layer to another device makes its calls
+      raise.
+    - Every setting (``stride``, ``padding``, ``output_padding``, ``groups``, ``dilation``,
+      ``algorithm``) may be assigned after a call and is honoured from the next call on;
+      ``algorithm`` is checked when assigned (a ``ValueError`` listing the valid names).
+    - Not a subclass of :class:`torch.nn.ConvTranspose1d`, on purpose: its weight is a
+      frozen buffer serving a packed copy, not a parameter. Model-wide loops that find
+      ``nn.ConvTranspose1d`` layers (initialisation, ``spectral_norm``, parametrizations,
+      :func:`pack` itself) are for trainable layers and must not rewrite it.
     - Inference only: an input that requires grad (with grad mode on) raises a
       ``RuntimeError``; use :func:`convtranspose.conv_transpose1d` to train.
     - ``algorithm=None`` picks the route per call (:func:`choose_route`); ``"packed"`` or a
@@ -153,11 +163,9 @@ class PackedConvTranspose1d(nn.Module):
         algorithm: str | None = None,
     ) -> None:
         super().__init__()
-        if algorithm is not None and algorithm != PACKED and algorithm not in cpu.ALGORITHMS:
-            raise ValueError(
-                f"algorithm must be None, {PACKED!r} or one of {sorted(cpu.ALGORITHMS)}, "
-                f"got {algorithm!r}"
-            )
+        self._packed: Tensor | None = None
+        self._packed_version = -1
+        self._routes: OrderedDict[tuple, tuple[str, int]] = OrderedDict()
         self.algorithm = algorithm
         for name, tensor in (("weight", weight), ("bias", bias)):
             if isinstance(tensor, Tensor) and tensor.device.type != "cpu":
@@ -170,16 +178,24 @@ class PackedConvTranspose1d(nn.Module):
         # Snapshots, as buffers (not parameters: inference only). See _forget_pack.
         self.register_buffer("weight", weight.detach().clone())
         self.register_buffer("bias", bias.detach().clone() if isinstance(bias, Tensor) else bias)
-        self.stride = single(stride, "stride")
-        self.padding = single(padding, "padding")
-        self.output_padding = single(output_padding, "output_padding")
+        self.stride = stride
+        self.padding = padding
+        self.output_padding = output_padding
         self.groups = groups
-        self.dilation = single(dilation, "dilation")
-        self._packed: Tensor | None = None
-        self._routes: dict[tuple, str] = {}  # input signature -> route, for checked signatures
+        self.dilation = dilation
+
+    def __setattr__(self, name: str, value: object) -> None:
+        """Every setting may change after a call: the packed weight and the remembered routes
+        depend on them, so assigning one drops both (the next call packs again); ``algorithm``
+        is validated here, the integer settings read as torch reads them."""
+        if name in _SETTINGS:
+            value = _SETTINGS[name](value)
+        if (name in _SETTINGS or name in ("weight", "bias")) and "_routes" in self.__dict__:
+            self._forget_pack()
+        super().__setattr__(name, value)
 
     def _forget_pack(self) -> None:
-        """Drop the packed weight and the remembered routes: the buffers changed."""
+        """Drop the packed weight and the remembered routes: the buffers or settings changed."""
         self._packed = None
         self._routes.clear()
 
@@ -197,7 +213,7 @@ class PackedConvTranspose1d(nn.Module):
         nor saved. A copy or a loaded layer packs again at its first call."""
         state = self.__dict__.copy()
         state["_packed"] = None
-        state["_routes"] = {}
+        state["_routes"] = OrderedDict()
         return state
 
     @classmethod
@@ -232,9 +248,9 @@ class PackedConvTranspose1d(nn.Module):
                 "PackedConvTranspose1d is for inference: input requires grad; run it under "
                 "torch.no_grad() or use convtranspose.conv_transpose1d to train"
             )
-        # Everything but the input and output_size is fixed at construction, so a call
-        # signature that passed the checks once passes them again and takes the same route:
-        # remember it, and skip the checks (~40 us on cold caches, 15% of a 0.25 ms call).
+        # Between two assignments to the layer's settings or buffers (each drops what is
+        # remembered, __setattr__), a call signature that passed the checks once passes them
+        # again and takes the same route: remember it, and skip the checks (chapter 11).
         try:
             key = (type(input), input.shape, input.dtype, input.device, _hashable(output_size))
             known = self._routes.get(key)
@@ -244,18 +260,20 @@ class PackedConvTranspose1d(nn.Module):
             a = self._check(input, output_size)
             known = (self._route(a), a.output_padding)
             if self.algorithm not in (None, PACKED) or a.input.numel() == 0:
-                return cpu._run_checked(cpu._IMPLEMENTATIONS[known[0]], a)  # forced, or empty
+                return _run_checked(_IMPLEMENTATIONS[known[0]], a)  # forced, or empty
             if key is not None:
-                if len(self._routes) >= _ROUTES_KEPT:
-                    self._routes.clear()
                 self._routes[key] = known
+                if len(self._routes) > _ROUTES_KEPT:
+                    self._routes.popitem(last=False)  # the least recently used
+        else:
+            self._routes.move_to_end(key)
         route, output_padding = known
         if route == PACKED:
             batched = input.dim() == 3
             out = self._deconvolve(input if batched else input[None], output_padding)
             return out if batched else out[0]
         # Not packed: what cpu.conv_transpose1d runs (it remembers checked calls too).
-        return cpu.conv_transpose1d(
+        return conv_transpose1d(
             input, self.weight, self.bias, self.stride, self.padding, output_padding,
             self.groups, self.dilation,
         )  # fmt: skip
@@ -284,8 +302,8 @@ class PackedConvTranspose1d(nn.Module):
             return self.algorithm
         x = a.input
         shape = (x.shape[0], x.shape[1], a.out_channels, x.shape[2], a.kernel_size, a.stride)
-        if x.numel() == 0 or not cpu._onednn_deconv_ok(a):  # oneDNN cannot: cpu's choice
-            return cpu.choose_algorithm(
+        if x.numel() == 0 or not _onednn_deconv_ok(a):  # oneDNN cannot: cpu's choice
+            return choose_algorithm(
                 *shape, a.groups, a.dilation, x.dtype,
                 padding=a.padding, output_padding=a.output_padding,
             )  # fmt: skip
@@ -305,18 +323,18 @@ class PackedConvTranspose1d(nn.Module):
             input.shape[-1], self.weight.shape[-1], self.stride, self.padding, output_padding,
             self.dilation,
         )  # fmt: skip
-        zeros, output_padding = cpu.whole_strides(length, self.stride, output_padding)
-        if zeros:
-            input = F.pad(input, (0, zeros))
+        zeros, used = whole_strides(length, self.stride, output_padding)
+        padded = F.pad(input, (0, zeros)) if zeros else input
         # 2-d arguments: height 1 (no padding, stride 1, dilation 1), then the 1-d ones.
-        geometry = (
-            [0, self.padding], [0, output_padding], [1, self.stride], [1, self.dilation]
-        )  # fmt: skip
-        x = input[:, :, None, :].contiguous()
-        if self._packed is None:  # packed once, for oneDNN's choice of layout at this shape
+        geometry = ([0, self.padding], [0, used], [1, self.stride], [1, self.dilation])
+        x = padded[:, :, None, :].contiguous()
+        # Packed once, for oneDNN's choice of layout at this shape; again after an in-place
+        # write into the weight buffer (its version counter moved).
+        if self._packed is None or self._packed_version != self.weight._version:
             self._packed = torch.ops.mkldnn._reorder_convolution_transpose_weight(
                 self.weight[:, :, None, :].contiguous(), *geometry, self.groups, list(x.shape)
             )
+            self._packed_version = self.weight._version
         out = torch.ops.mkldnn._convolution_transpose_pointwise(
             x, self._packed, self.bias, *geometry, self.groups, "none", [], ""
         )
@@ -324,7 +342,29 @@ class PackedConvTranspose1d(nn.Module):
         # position together): copied into torch's layout, as torch's op returns it. The copy
         # costs up to ~0.1 ms on long outputs (chapter 11); skipping it would hand a
         # non-contiguous tensor, and the same copy, to whatever reads the output.
-        return out[:, :, 0, :length].contiguous()
+        out = out[:, :, 0, :length].contiguous()
+        # Zeros times the weight (appended inputs, output_padding past the last stamp) are
+        # zero unless a tap is not finite: then the definition's values, as cpu's routes give.
+        if zeros and _nan_from(out, input.shape[-1] * self.stride - self.padding):
+            return conv_transpose1d(
+                input, self.weight, self.bias, self.stride, self.padding, output_padding,
+                self.groups, self.dilation,
+            )  # fmt: skip
+        return _bias_past_the_stamps(
+            out, self.bias, input.shape[-1], self.weight.shape[-1], self.stride, self.padding,
+            output_padding, self.dilation,
+        )  # fmt: skip
+
+
+#: The settings of :class:`PackedConvTranspose1d` and how an assigned value is read.
+_SETTINGS = {
+    "algorithm": _algorithm,
+    "stride": lambda v: single(v, "stride"),
+    "padding": lambda v: single(v, "padding"),
+    "output_padding": lambda v: single(v, "output_padding"),
+    "groups": lambda v: v,  # checked with the call, as torch's layer does
+    "dilation": lambda v: single(v, "dilation"),
+}
 
 
 def pack(model: nn.Module) -> nn.Module:
@@ -333,7 +373,7 @@ def pack(model: nn.Module) -> nn.Module:
     made from it; ``model`` itself is left as it is. Use the copy under ``torch.no_grad()``
     (and ``.eval()``, for the rest of the model). The packed layers take ``output_size`` as
     the layers they replace do."""
-    from .module import ConvTranspose1d
+    from ..module import ConvTranspose1d
 
     layers = (nn.ConvTranspose1d, ConvTranspose1d)
     if isinstance(model, layers):

@@ -1,0 +1,126 @@
+"""The rule: which CPU algorithm runs a shape, and when the packed layer packs its weight.
+
+Every threshold the rule reads is in :data:`THRESHOLDS`, one table, each with what it
+separates and why. The numbers come from the benchmark (``python -m
+convtranspose.benchmark``, chapter 11); how each was measured, on which grids and seeds, is
+in the book's "Lab notes" appendix, not here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ..cost import stamp_multiplies
+from ..shapes import transposed_length
+from .torch_calls import torch_runs_onednn
+
+__all__ = ["THRESHOLDS", "Thresholds", "choose_algorithm"]
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The rule's thresholds. Sizes are multiply-adds (:func:`~convtranspose.cost.stamp_multiplies`,
+    ``N*C_in*C_out/groups*K*L``) or input positions in the batch (``N*L``)."""
+
+    #: Depthwise or single-channel-in shapes (``C_in == groups``) run GEMM + overlap-add (one
+    #: broadcast multiply-add per block of taps) from this many elements per multiply-add
+    #: (``N*C_out*L``); below it each of its few element-wise calls costs more than its
+    #: arithmetic and torch's op wins.
+    thin_elements: int = 2**14
+    #: Non-overlapping stamps (undilated, ``K <= stride``), grouped: GEMM + overlap-add (one
+    #: GEMM and one copy) from this many multiply-adds.
+    separate_stamps_grouped: int = 2**20
+    #: Non-overlapping stamps, ungrouped: GEMM + overlap-add from this many multiply-adds...
+    separate_stamps: int = 2**22
+    #: ... and this many input positions when the stamps leave gaps (``K < stride``) ...
+    gapped_positions: int = 128
+    #: ... or this many when they tile the output exactly (``K == stride``, a case torch's op
+    #: handles well on its own).
+    tiled_positions: int = 512
+    #: Grouped, undilated shapes with at most this many input channels per group: torch's
+    #: grouped transposed convolution runs such thin groups slowly; sub-pixel (one grouped
+    #: oneDNN convolution) wins above the two sizes below. Wider groups are a coin toss.
+    subpixel_channels_per_group: int = 8
+    #: Sub-pixel's floor in multiply-adds (oneDNN sets up each call: small shapes lose) ...
+    subpixel_multiplies: int = 2**22
+    #: ... and in input positions (it rearranges the weight on every call: short inputs lose).
+    subpixel_positions: int = 1024
+    #: Output lengths that are not a multiple of the stride, on shapes torch hands to oneDNN:
+    #: ``aten_aligned`` (oneDNN runs unequal phases slower) from this many input channels
+    #: per group (thin groups take another path in oneDNN) ...
+    aligned_channels_per_group: int = 16
+    #: ... and this many multiply-adds (below it the crop's copy is not repaid).
+    aligned_multiplies: int = 2**19
+    #: The packed layer packs undilated shapes from this many multiply-adds (oneDNN's setup
+    #: per call is not repaid below) ...
+    packed_multiplies: int = 2**23
+    #: ... up to this many input positions (beyond, the weight copy packing saves is a small
+    #: share of the call).
+    packed_positions: int = 1024
+
+
+#: The thresholds the rule uses.
+THRESHOLDS = Thresholds()
+
+
+def choose_algorithm(
+    batch: int,
+    in_channels: int,
+    out_channels: int,
+    length: int,
+    kernel_size: int,
+    stride: int = 1,
+    groups: int = 1,
+    dilation: int = 1,
+    dtype: torch.dtype = torch.float32,
+    *,
+    padding: int = 0,
+    output_padding: int = 0,
+) -> str:
+    """The algorithm :func:`~convtranspose.cpu.conv_transpose1d` runs for a shape (a name in
+    :data:`~convtranspose.cpu.ALGORITHMS`). ``padding`` and ``output_padding`` are the
+    call's: with the rest they give the output length, which one line of the rule reads
+    (leaving them at 0 describes a call without). In order:
+
+    - dtypes oneDNN cannot compute (float64): ``gemm_overlap_add``, the other algorithm that
+      does the minimum work with one large GEMM;
+    - one input channel per group (depthwise, or a single channel in): ``gemm_overlap_add``,
+      whose "GEMM" is then a broadcast multiply-add per block of taps, from
+      :attr:`Thresholds.thin_elements`; ``aten`` below;
+    - stamps that do not overlap (``dilation == 1``, ``K <= stride``) and are large enough
+      (grouped, or ungrouped with enough input positions): ``gemm_overlap_add``, one GEMM
+      and one copy;
+    - grouped, undilated, thin groups: ``subpixel`` when large and long enough, else ``aten``;
+    - shapes torch's op sends to oneDNN (:func:`~convtranspose.cpu.torch_runs_onednn`),
+      undilated, with wide enough groups, large enough, whose output length is not a
+      multiple of the stride: ``aten_aligned``;
+    - everything else (every dense shape measured): ``aten``, torch's own op, which on cold
+      caches is little more than its one matrix multiply.
+    """
+    t = THRESHOLDS
+    if dtype not in (torch.float32, torch.bfloat16):
+        return "gemm_overlap_add"
+    if in_channels == groups:
+        return "gemm_overlap_add" if batch * out_channels * length >= t.thin_elements else "aten"
+    multiply_adds = stamp_multiplies(batch, in_channels, out_channels, length, kernel_size, groups)
+    if dilation == 1 and kernel_size <= stride:
+        if groups > 1 and multiply_adds >= t.separate_stamps_grouped:
+            return "gemm_overlap_add"
+        positions = t.gapped_positions if kernel_size < stride else t.tiled_positions
+        if multiply_adds >= t.separate_stamps and batch * length >= positions:
+            return "gemm_overlap_add"
+    if groups > 1 and dilation == 1 and in_channels // groups <= t.subpixel_channels_per_group:
+        large = multiply_adds >= t.subpixel_multiplies
+        return "subpixel" if large and batch * length >= t.subpixel_positions else "aten"
+    out_length = transposed_length(length, kernel_size, stride, padding, output_padding, dilation)
+    if (
+        out_length % stride
+        and dilation == 1
+        and in_channels // groups >= t.aligned_channels_per_group
+        and multiply_adds >= t.aligned_multiplies
+        and torch_runs_onednn(batch, in_channels, length, groups)
+    ):
+        return "aten_aligned"
+    return "aten"
