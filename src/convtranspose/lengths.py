@@ -11,7 +11,12 @@ from __future__ import annotations
 
 from .arguments import checked_sizes, transposed_length
 
-__all__ = ["conv1d_input_lengths", "conv1d_output_length", "effective_kernel_size"]
+__all__ = [
+    "conv1d_input_lengths",
+    "conv1d_output_length",
+    "effective_kernel_size",
+    "output_length",
+]
 
 
 def effective_kernel_size(kernel_size: int, dilation: int = 1) -> int:
@@ -68,3 +73,33 @@ def conv1d_input_lengths(
         v["output_length"], v["kernel_size"], v["stride"], v["padding"], 0, v["dilation"]
     )
     return range(max(smallest, 1), smallest + v["stride"])
+
+
+def output_length(
+    length: int,
+    kernel_size: int,
+    stride: int = 1,
+    padding: int = 0,
+    output_padding: int = 0,
+    dilation: int = 1,
+) -> int:
+    """Length of ``conv_transpose1d``'s output for an input of ``length`` samples::
+
+        L_out = (L_in - 1)*stride - 2*padding + dilation*(kernel_size - 1) + output_padding + 1
+
+    Each input sample moves the stamp ``stride`` further; the last stamp spans
+    ``dilation*(kernel_size - 1) + 1`` samples; ``padding`` crops both ends and
+    ``output_padding`` adds back at the end. Raises ``ValueError`` when an argument is
+    out of range or the result is not positive.
+    """
+    values = checked_sizes(
+        length=length, kernel_size=kernel_size, stride=stride, padding=padding,
+        output_padding=output_padding, dilation=dilation,
+    )  # fmt: skip
+    result = transposed_length(**values)
+    if result < 1:
+        raise ValueError(
+            f"the output length {result} is not positive: padding={values['padding']} crops "
+            "more than the whole output"
+        )
+    return result
