@@ -100,7 +100,7 @@ def test_output_size_out_of_range(kind: str) -> None:
         with pytest.raises(ValueError):
             torch.nn.ConvTranspose1d(1, 1, 3, stride=2)(x, output_size=size)
     for shape, size in (((1, 1, 4), [1, 9]), ((1, 4), [1, 1, 9])):  # not 1 nor input.dim()
-        with pytest.raises(ValueError, match=f"output_size to have 1 or {len(shape)} elements"):
+        with pytest.raises(ValueError, match=f"output_size (to|must) have 1 or {len(shape)} elem"):
             layer(torch.ones(shape), output_size=size)
         with pytest.raises(ValueError, match="output_size must have 1 or"):
             torch.nn.ConvTranspose1d(1, 1, 3, stride=2)(torch.ones(shape), output_size=size)
@@ -108,13 +108,17 @@ def test_output_size_out_of_range(kind: str) -> None:
     with pytest.raises(ValueError, match=r"valid sizes range from \[10\] to \[10\]"):
         dilated(torch.ones(1, 1, 4), output_size=[11])  # torch: the stride, not the dilation
     with torch.no_grad():  # after the errors, the valid sizes still work (nothing remembered)
-        assert [layer(x, output_size=n).shape[-1] for n in (9, 10, 9)] == [9, 10, 9]
+        assert [layer(x, output_size=[n]).shape[-1] for n in (9, 10, 9)] == [9, 10, 9]
 
 
-def test_string_padding_is_rejected_at_construction() -> None:
-    """torch accepts ``padding='same'`` here and fails only in forward; we fail early."""
-    with pytest.raises(ValueError, match="padding must be an int"):
-        ConvTranspose1d(2, 4, 3, padding="same")
+def test_string_padding_is_rejected_by_name() -> None:
+    """torch's constructor accepts ``padding='same'`` and its forward fails; so does ours, with
+    an error that names the argument."""
+    layer = ConvTranspose1d(2, 4, 3, padding="same")
+    with pytest.raises(TypeError, match="'padding' must be an int"):
+        layer(torch.ones(2, 5))
+    with pytest.raises(TypeError):
+        torch.nn.ConvTranspose1d(2, 4, 3, padding="same")(torch.ones(2, 5))
 
 
 def test_dtype_and_device_arguments() -> None:

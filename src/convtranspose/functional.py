@@ -165,6 +165,9 @@ class _Differentiable(_SingleLevelFunction):
 
     @staticmethod
     def forward(input, weight, bias, stride, padding, output_padding, groups, dilation, outside):
+        if outside is None:  # called by conv_transpose1d on plain tensors: no one to tell
+            kernel = _on_cuda if input.is_cuda else _on_cpu
+            return kernel(input, weight, bias, stride, padding, output_padding, groups, dilation)
         # autograd's apply turns both grad modes off; the transforms' outer levels need them
         keyset, grad_mode, forward_grad_mode = outside
         with (
@@ -292,6 +295,33 @@ torch.library.register_vmap("convtranspose::conv_transpose1d", _batched, lib=_LI
 # ---------------------------------------------------------------------------------------------
 
 
+_PLAIN = (Tensor, torch.nn.Parameter)
+_is_compiling = torch.compiler.is_compiling
+_transforms_active = torch._C._are_functorch_transforms_active
+_function_modes = torch._C._is_torch_function_mode_enabled
+_dispatch_modes = torch._C._len_torch_dispatch_stack
+_tracing_state = torch._C._get_tracing_state
+
+
+def _plain(input, weight, bias) -> bool:
+    """Whether a call is plain eager work on CPU or CUDA tensors: nothing is compiling,
+    tracing, transforming or intercepting it, and the tensors are no subclass. Such a call
+    may skip the dispatcher, whose round trip into the Python kernels costs more than a small
+    convolution; every other call goes through the operator."""
+    return (
+        not _is_compiling()
+        and type(input) in _PLAIN
+        and type(weight) in _PLAIN
+        and (bias is None or type(bias) in _PLAIN)
+        and (input.is_cpu or input.is_cuda)
+        and forward_ad._current_level < 0
+        and not _transforms_active()
+        and not _function_modes()
+        and _dispatch_modes() == 0
+        and _tracing_state() is None
+    )
+
+
 def conv_transpose1d(
     input: Tensor,
     weight: Tensor,
@@ -318,13 +348,25 @@ def conv_transpose1d(
         stride, padding = single(stride, "stride"), single(padding, "padding")
         output_padding = single(output_padding, "output_padding")
         groups, dilation = integer(groups, "groups"), single(dilation, "dilation")
-    try:
-        return _OP(input, weight, bias, stride, padding, output_padding, groups, dilation)
-    except TypeError:  # the dispatcher's, for a non-tensor: the package's error names the rule
-        check_conv_transpose1d(input, weight, bias, stride, padding, output_padding, groups,
-                               dilation)  # fmt: skip
-        raise
+    args = (input, weight, bias, stride, padding, output_padding, groups, dilation)
+    if _plain(input, weight, bias):
+        if torch.is_grad_enabled() and (
+            input.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)
+        ):
+            return _Differentiable.apply(*args, None)
+        return (_on_cuda if input.is_cuda else _on_cpu)(*args)
+    if not (isinstance(input, Tensor) and isinstance(weight, Tensor)) or not (
+        bias is None or isinstance(bias, Tensor)
+    ):
+        check_conv_transpose1d(*args)  # the package's TypeError, naming the argument
+    return _OP(*args)
 
 
 # TorchScript compiles a call to this function as a call of the operator.
 torch.jit._builtins._register_builtin(conv_transpose1d, "convtranspose::conv_transpose1d")
+# ``torch.jit.script(conv_transpose1d)`` itself: say what works instead of failing on its body.
+conv_transpose1d.__script_unsupported = (
+    "convtranspose.conv_transpose1d cannot be scripted itself, but scripted code may call it "
+    "(it compiles to torch.ops.convtranspose.conv_transpose1d, with int arguments), and "
+    "torch.jit.trace and torch.compile work on it"
+)
