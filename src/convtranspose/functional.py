@@ -82,8 +82,20 @@ def _fake(input, weight, bias=None, stride=1, padding=0, output_padding=0, group
     return a.restore(a.input.new_empty(a.input.shape[0], a.out_channels, a.output_length))
 
 
-_LIBRARY.impl("conv_transpose1d", _on_cpu, "CPU")
-_LIBRARY.impl("conv_transpose1d", _on_cuda, "CUDA")
+def _backend_kernel(implementation):
+    """``implementation`` as the operator's kernel for a device: below autograd, so it records
+    no derivative of its own (the operator's autograd kernel has the derivatives), whatever
+    grad modes the transforms of ``torch.func`` left on for their outer levels."""
+
+    def kernel(*args):
+        with torch.no_grad(), forward_ad._set_fwd_grad_enabled(False):
+            return implementation(*args)
+
+    return kernel
+
+
+_LIBRARY.impl("conv_transpose1d", _backend_kernel(_on_cpu), "CPU")
+_LIBRARY.impl("conv_transpose1d", _backend_kernel(_on_cuda), "CUDA")
 torch.library.register_fake("convtranspose::conv_transpose1d", _fake, lib=_LIBRARY)
 
 
@@ -188,9 +200,12 @@ class _Differentiable(_SingleLevelFunction):
         ctx.arguments = arguments  # stride, padding, output_padding, groups, dilation
         ctx.has_bias = bias is not None
         ctx.output_shape = output.shape
+        ctx.set_materialize_grads(False)  # no tangent is no work, not a tangent of zeros
 
     @staticmethod
     def backward(ctx, grad):
+        if grad is None:  # the output's gradient is undefined: so are the inputs'
+            return (None,) * 9
         input, weight = ctx.saved_tensors
         gradients = _gradients(
             grad, input, weight, ctx.has_bias, *ctx.arguments, ctx.needs_input_grad[:3]
