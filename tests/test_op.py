@@ -439,3 +439,27 @@ def test_cuda_forward_backward_and_compile(route: Route) -> None:
         torch.testing.assert_close(y, want, **tolerance(route.dtype))
         got = torch.autograd.grad(y, tensors, g)
         torch.testing.assert_close(got, want_grads, atol=1e-3, rtol=1e-3)
+
+
+@pytest.mark.gpu
+@routes
+def test_cuda_transforms_and_second_derivatives(route: Route) -> None:
+    """On CUDA the first derivatives are the Triton gradient kernels; a gradient that is itself
+    differentiated, ``jvp`` and ``vmap`` go through torch's differentiable ops."""
+    x, w, b = (None if t is None else t.cuda() for t in route.tensors())
+    kw = route.kwargs
+    grads = {}
+    for name, fn in (("ours", ours), ("theirs", theirs)):
+        xg, wg = x.clone().requires_grad_(), w.clone().requires_grad_()
+        first = torch.autograd.grad(fn(xg, wg, b, kw).square().sum(), (xg, wg), create_graph=True)
+        grads[name] = torch.autograd.grad(sum(g.sum() for g in first), (xg, wg))
+    torch.testing.assert_close(grads["ours"], grads["theirs"], atol=1e-3, rtol=1e-3)
+    tangents = (torch.randn_like(x), torch.randn_like(w))
+    got = jvp(lambda x, w: ours(x, w, b, kw), (x, w), tangents)
+    want = jvp(lambda x, w: theirs(x, w, b, kw), (x, w), tangents)
+    torch.testing.assert_close(got, want, **tolerance(route.dtype))
+    ws = torch.stack([w, -w])
+    got = vmap(lambda w: ours(x, w, b, kw))(ws)
+    torch.testing.assert_close(
+        got, vmap(lambda w: theirs(x, w, b, kw))(ws), **tolerance(route.dtype)
+    )
