@@ -19,6 +19,7 @@ import torch._dynamo
 import torch.nn.functional as F
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from test_bad_input import BAD, build_call
 from torch._dynamo.utils import counters
 from torch.func import grad, jacfwd, jacrev, jvp, vmap
 
@@ -346,6 +347,22 @@ def test_compile_with_inductor() -> None:
         torch.testing.assert_close(
             got, torch.autograd.grad(want.sum(), (x, w, b)), atol=1e-3, rtol=1e-4
         )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "exc", "pattern"), [c[1:4] for c in BAD], ids=[c[0] for c in BAD]
+)
+def test_bad_input_under_compile_raises_the_packages_error(overrides, exc, pattern) -> None:
+    """Every bad call of the shared table raises, compiled, the message it raises eagerly: from
+    the Python entry point while it is traced, or from the fake implementation (which torch
+    wraps in a ``RuntimeError`` of its own, as for its own op)."""
+    args, kwargs = build_call(overrides)
+    torch._dynamo.reset()
+    f = torch.compile(
+        lambda *a, **k: convtranspose.conv_transpose1d(*a, **k), backend="eager", fullgraph=True
+    )
+    with pytest.raises((exc, RuntimeError), match=pattern):
+        f(*args, **kwargs)
 
 
 def test_errors_under_compile_are_the_packages() -> None:
