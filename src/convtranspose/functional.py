@@ -17,8 +17,10 @@ route a call takes at run time. Registered with it:
   with one group per weight.
 
 :func:`conv_transpose1d` is the Python entry point: it reads the integer arguments as torch does
-(``2``, ``(2,)``, a numpy integer) and, where the dispatcher rejects an argument's type, raises
-the package's error that names it.
+(``2``, ``(2,)``, a numpy integer), raises the package's error that names an argument the
+dispatcher would reject by type, and calls the operator. A plain eager call (no compiler,
+tracer, transform or mode watching, no tensor subclass) runs the same kernel and derivatives
+without the dispatcher: its round trip into Python kernels costs more than a small convolution.
 """
 
 from __future__ import annotations
