@@ -306,14 +306,17 @@ def test_compile_with_aot_autograd(route: Route) -> None:
     torch.testing.assert_close(got, want, **tolerance(route.dtype))
 
 
-def compiled_graphs(layer: torch.nn.Module, lengths: list[int], channels: int) -> int:
+def compiled_graphs(
+    layer: torch.nn.Module, lengths: list[int], channels: int, sizes: list[int] | None = None
+) -> int:
     """How many graphs ``torch.compile(layer)`` builds over calls at ``lengths`` (forward and
-    backward of each)."""
+    backward of each), asking for outputs of ``sizes`` if given."""
     torch._dynamo.reset()
     counters.clear()
     f = torch.compile(layer, backend="aot_eager", fullgraph=True)
-    for length in lengths:
-        f(torch.randn(2, channels, length)).sum().backward()
+    for i, length in enumerate(lengths):
+        output_size = None if sizes is None else [sizes[i]]
+        f(torch.randn(2, channels, length), output_size).sum().backward()
     return counters["stats"]["unique_graphs"]
 
 
@@ -329,6 +332,19 @@ def test_no_more_recompilations_than_torch_over_lengths(seed: int) -> None:
     lengths = rng.sample(range(6, 300), 10)
     theirs_count = compiled_graphs(torch.nn.ConvTranspose1d(**args), lengths, 4)
     ours_count = compiled_graphs(convtranspose.ConvTranspose1d(**args), lengths, 4)
+    assert ours_count <= theirs_count
+
+
+@pytest.mark.slow
+def test_output_size_over_lengths_recompiles_like_torch() -> None:
+    """A U-Net decoder asks for the length of its skip connection: ``output_padding`` then
+    changes with the input's length, and must stay symbolic as it does in torch's layer."""
+    rng = random.Random(2)
+    args = {"in_channels": 4, "out_channels": 6, "kernel_size": 4, "stride": 3, "padding": 1}
+    lengths = rng.sample(range(6, 300), 8)
+    sizes = [3 * (n - 1) + 2 + rng.randint(0, 2) for n in lengths]  # every reachable length
+    theirs_count = compiled_graphs(torch.nn.ConvTranspose1d(**args), lengths, 4, sizes)
+    ours_count = compiled_graphs(convtranspose.ConvTranspose1d(**args), lengths, 4, sizes)
     assert ours_count <= theirs_count
 
 

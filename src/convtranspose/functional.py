@@ -30,9 +30,10 @@ from torch import Tensor
 from torch._functorch.utils import enable_single_level_autograd_function
 from torch.autograd import forward_ad
 from torch.autograd.function import _SingleLevelFunction
+from torch.fx.experimental.symbolic_shapes import optimization_hint
 
 from . import cpu
-from .arguments import check_conv_transpose1d, integer, single
+from .arguments import check_conv_transpose1d, integer, single, transposed_length
 
 __all__ = ["conv_transpose1d"]
 
@@ -77,11 +78,15 @@ def _on_cuda(input, weight, bias=None, stride=1, padding=0, output_padding=0, gr
 def _fake(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """The output's shape after the package's checks (every error they raise on real tensors
     they raise here too, under ``torch.compile`` and ``torch.export``). The length is the
-    formula on the input's length, symbolic when that is."""
-    a = check_conv_transpose1d(
-        input, weight, bias, stride, padding, output_padding, groups, dilation
-    )
-    return a.restore(a.input.new_empty(a.input.shape[0], a.out_channels, a.output_length))
+    formula on the input's length and the arguments, symbolic where they are; the checks
+    read symbolic arguments (an ``output_padding`` that a layer's ``output_size`` derives from
+    the input's length, say) by their current values, without a guard that would specialise
+    the graph to them (the device kernel checks the values of every call)."""
+    sizes = [optimization_hint(v) for v in (stride, padding, output_padding, groups, dilation)]
+    a = check_conv_transpose1d(input, weight, bias, *sizes)
+    x = a.input
+    length = transposed_length(x.shape[2], a.kernel_size, stride, padding, output_padding, dilation)
+    return a.restore(x.new_empty(x.shape[0], weight.shape[1] * groups, length))
 
 
 def _backend_kernel(implementation):
@@ -339,6 +344,13 @@ def _plain(input, weight, bias) -> bool:
     )
 
 
+def _size(value, name: str, read=single):
+    """An integer argument read as torch reads it (:func:`~convtranspose.arguments.single`), a
+    symbolic one (under ``torch.compile``) as it is, so that the graph is not specialised to
+    its value."""
+    return value if isinstance(value, torch.SymInt) else read(value, name)
+
+
 def conv_transpose1d(
     input: Tensor,
     weight: Tensor,
@@ -362,9 +374,9 @@ def conv_transpose1d(
         and type(groups) is int
         and type(dilation) is int
     ):
-        stride, padding = single(stride, "stride"), single(padding, "padding")
-        output_padding = single(output_padding, "output_padding")
-        groups, dilation = integer(groups, "groups"), single(dilation, "dilation")
+        stride, padding = _size(stride, "stride"), _size(padding, "padding")
+        output_padding = _size(output_padding, "output_padding")
+        groups, dilation = _size(groups, "groups", integer), _size(dilation, "dilation")
     args = (input, weight, bias, stride, padding, output_padding, groups, dilation)
     if _plain(input, weight, bias):
         if torch.is_grad_enabled() and (
