@@ -22,6 +22,8 @@ from hypothesis import strategies as st
 from test_bad_input import BAD, build_call
 from torch._dynamo.utils import counters
 from torch.func import grad, jacfwd, jacrev, jvp, vmap
+from torch.fx.experimental.proxy_tensor import make_fx
+from torch.utils._python_dispatch import TorchDispatchMode
 
 import convtranspose
 from convtranspose import cpu
@@ -263,6 +265,26 @@ def test_vmap_and_jvp_on_every_route(route: Route) -> None:
 
 def one_node(graph: torch.fx.Graph) -> int:
     return sum(node.target is OP for node in graph.nodes)
+
+
+@routes
+def test_modes_and_make_fx_see_one_operator(route: Route) -> None:
+    """Plain eager calls skip the dispatcher; anything watching them sees the operator: a
+    dispatch mode gets one call of it, ``make_fx`` records one node, and the values agree."""
+    x, w, b = route.tensors()
+    seen = []
+
+    class Log(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            seen.append(func)
+            return func(*args, **(kwargs or {}))
+
+    with Log():
+        logged = ours(x, w, b, route.kwargs)
+    assert seen == [OP]
+    graph = make_fx(lambda x, w, b: ours(x, w, b, route.kwargs))(x, w, b).graph
+    assert one_node(graph) == 1
+    assert torch.equal(logged, ours(x, w, b, route.kwargs))
 
 
 @routes
