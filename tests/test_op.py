@@ -370,6 +370,23 @@ def test_output_size_over_lengths_recompiles_like_torch() -> None:
     assert ours_count <= theirs_count
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_autocast_like_torch(dtype: torch.dtype) -> None:
+    """Under ``torch.autocast`` the operator computes in the autocast dtype, as torch's does
+    (float64 is left alone), eagerly and compiled."""
+    route = ROUTES["dense"]
+    x, w, b = (t.to(dtype) for t in route.tensors())
+    torch._dynamo.reset()
+    f = torch.compile(
+        lambda x, w, b: ours(x, w, b, route.kwargs), backend="aot_eager", fullgraph=True
+    )
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        want = theirs(x, w, b, route.kwargs)
+        for got in (ours(x, w, b, route.kwargs), OP(x, w, b, **route.kwargs), f(x, w, b)):
+            assert got.dtype == want.dtype
+            torch.testing.assert_close(got, want, atol=2e-2, rtol=2e-2)
+
+
 @pytest.mark.slow
 def test_compile_with_inductor() -> None:
     """The default backend: the operator runs as an external kernel of the generated code."""

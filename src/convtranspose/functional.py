@@ -101,6 +101,22 @@ def _backend_kernel(implementation):
     return kernel
 
 
+def _autocast_kernel(device_type: str):
+    """The operator under ``torch.autocast`` on ``device_type``, as torch's convolutions run
+    there: floating-point tensors other than float64 cast to the autocast dtype, then the
+    operator with autocast off (so the fake implementation sees the dtype the kernel gets)."""
+
+    def kernel(input, weight, bias=None, *arguments):
+        dtype = torch.get_autocast_dtype(device_type)
+        cast = lambda t: t.to(dtype) if t is not None and t.dtype != torch.float64 else t  # noqa: E731
+        with torch.autocast(device_type, enabled=False):
+            return _OP(cast(input), cast(weight), cast(bias), *arguments)
+
+    return kernel
+
+
+_LIBRARY.impl("conv_transpose1d", _autocast_kernel("cpu"), "AutocastCPU")
+_LIBRARY.impl("conv_transpose1d", _autocast_kernel("cuda"), "AutocastCUDA")
 _LIBRARY.impl("conv_transpose1d", _backend_kernel(_on_cpu), "CPU")
 _LIBRARY.impl("conv_transpose1d", _backend_kernel(_on_cuda), "CUDA")
 torch.library.register_fake("convtranspose::conv_transpose1d", _fake, lib=_LIBRARY)
@@ -323,11 +339,12 @@ _transforms_active = torch._C._are_functorch_transforms_active
 _function_modes = torch._C._is_torch_function_mode_enabled
 _dispatch_modes = torch._C._len_torch_dispatch_stack
 _tracing_state = torch._C._get_tracing_state
+_autocast = torch._C._is_any_autocast_enabled
 
 
 def _plain(input, weight, bias) -> bool:
     """Whether a call is plain eager work on CPU or CUDA tensors: nothing is compiling,
-    tracing, transforming or intercepting it, and the tensors are no subclass. Such a call
+    tracing, transforming, intercepting or autocasting it, and the tensors are no subclass. Such a call
     may skip the dispatcher, whose round trip into the Python kernels costs more than a small
     convolution; every other call goes through the operator."""
     return (
@@ -339,6 +356,7 @@ def _plain(input, weight, bias) -> bool:
         and forward_ad._current_level < 0
         and not _transforms_active()
         and not _function_modes()
+        and not _autocast()
         and _dispatch_modes() == 0
         and _tracing_state() is None
     )
