@@ -100,7 +100,7 @@ def test_output_size_out_of_range(kind: str) -> None:
         with pytest.raises(ValueError):
             torch.nn.ConvTranspose1d(1, 1, 3, stride=2)(x, output_size=size)
     for shape, size in (((1, 1, 4), [1, 9]), ((1, 4), [1, 1, 9])):  # not 1 nor input.dim()
-        with pytest.raises(ValueError, match=f"output_size to have 1 or {len(shape)} elements"):
+        with pytest.raises(ValueError, match=f"output_size (to|must) have 1 or {len(shape)} elem"):
             layer(torch.ones(shape), output_size=size)
         with pytest.raises(ValueError, match="output_size must have 1 or"):
             torch.nn.ConvTranspose1d(1, 1, 3, stride=2)(torch.ones(shape), output_size=size)
@@ -108,13 +108,17 @@ def test_output_size_out_of_range(kind: str) -> None:
     with pytest.raises(ValueError, match=r"valid sizes range from \[10\] to \[10\]"):
         dilated(torch.ones(1, 1, 4), output_size=[11])  # torch: the stride, not the dilation
     with torch.no_grad():  # after the errors, the valid sizes still work (nothing remembered)
-        assert [layer(x, output_size=n).shape[-1] for n in (9, 10, 9)] == [9, 10, 9]
+        assert [layer(x, output_size=[n]).shape[-1] for n in (9, 10, 9)] == [9, 10, 9]
 
 
-def test_string_padding_is_rejected_at_construction() -> None:
-    """torch accepts ``padding='same'`` here and fails only in forward; we fail early."""
-    with pytest.raises(ValueError, match="padding must be an int"):
-        ConvTranspose1d(2, 4, 3, padding="same")
+def test_string_padding_is_rejected_by_name() -> None:
+    """torch's constructor accepts ``padding='same'`` and its forward fails; so does ours, with
+    an error that names the argument."""
+    layer = ConvTranspose1d(2, 4, 3, padding="same")
+    with pytest.raises(TypeError, match="'padding' must be an int"):
+        layer(torch.ones(2, 5))
+    with pytest.raises(TypeError):
+        torch.nn.ConvTranspose1d(2, 4, 3, padding="same")(torch.ones(2, 5))
 
 
 def test_dtype_and_device_arguments() -> None:
@@ -131,6 +135,88 @@ def test_is_differentiable_module() -> None:
     theirs(x).square().sum().backward()
     torch.testing.assert_close(ours.weight.grad, theirs.weight.grad, atol=1e-4, rtol=1e-5)
     torch.testing.assert_close(ours.bias.grad, theirs.bias.grad, atol=1e-4, rtol=1e-5)
+
+
+def test_is_torch_layer_and_runs_the_operator() -> None:
+    """Code that looks for torch's layer finds this one (a model-wide initialisation loop), and
+    its forward pass is this package's operator."""
+    ours, theirs = twin_layers({"in_channels": 2, "out_channels": 4, "kernel_size": 3, "stride": 2})
+    model = torch.nn.Sequential(ours, torch.nn.ReLU(), theirs.__class__(4, 2, 3))
+    found = [m for m in model.modules() if isinstance(m, torch.nn.ConvTranspose1d)]
+    assert found[0] is ours and len(found) == 2
+    for layer in found:
+        torch.nn.init.zeros_(layer.bias)
+    assert not ours.bias.any()
+    traced = torch.jit.trace(ours, torch.randn(1, 2, 5))
+    assert "convtranspose::conv_transpose1d" in str(traced.graph)
+
+
+@given(layer_args(), st.integers(3, 9), st.integers(0, 2**16))
+def test_spectral_norm_treats_it_as_torchs_layer(args: dict, length: int, seed: int) -> None:
+    """Both spectral norms pick ``dim=1`` for a transposed convolution (its output channels);
+    with the same random start they give torch's layer's output."""
+    smallest = (length - 1) * args["stride"] + args["dilation"] * (args["kernel_size"] - 1) + 1
+    assume(smallest + args["output_padding"] - 2 * args["padding"] >= 1)
+    x = torch.randn(2, args["in_channels"], length)
+    for spectral_norm in (
+        torch.nn.utils.spectral_norm,
+        torch.nn.utils.parametrizations.spectral_norm,
+    ):
+        outputs = []
+        for layer in twin_layers(args, seed):
+            torch.manual_seed(seed)
+            normed = spectral_norm(layer)
+            outputs.append(normed(x))
+        torch.testing.assert_close(outputs[0], outputs[1], atol=1e-5, rtol=1e-5)
+    ours, _ = twin_layers(args, seed)
+    u = torch.nn.utils.spectral_norm(ours).weight_u
+    assert u.shape == (args["out_channels"] // args["groups"],)  # dim=1 of the weight
+
+
+@given(layer_args(), st.integers(3, 9))
+def test_weight_norm_and_parametrize(args: dict, length: int) -> None:
+    """Parametrized weights (torch's weight norm, and a parametrization of one's own) give
+    torch's outputs and gradients."""
+    smallest = (length - 1) * args["stride"] + args["dilation"] * (args["kernel_size"] - 1) + 1
+    assume(smallest + args["output_padding"] - 2 * args["padding"] >= 1)
+    x = torch.randn(2, args["in_channels"], length)
+
+    class Halved(torch.nn.Module):
+        def forward(self, weight: torch.Tensor) -> torch.Tensor:
+            return weight / 2
+
+    parametrizations = {
+        "weight_norm": lambda layer: torch.nn.utils.parametrizations.weight_norm(layer, dim=1),
+        "own": lambda layer: torch.nn.utils.parametrize.register_parametrization(
+            layer, "weight", Halved()
+        ),
+    }
+    for name, parametrize in parametrizations.items():
+        layers = [parametrize(layer) for layer in twin_layers(args)]
+        outputs = [layer(x) for layer in layers]
+        torch.testing.assert_close(outputs[0], outputs[1], atol=1e-5, rtol=1e-5, msg=name)
+        grads = [
+            torch.autograd.grad(y.sin().sum(), list(layer.parameters()))
+            for y, layer in zip(outputs, layers, strict=True)
+        ]
+        torch.testing.assert_close(grads[0], grads[1], atol=1e-4, rtol=1e-4, msg=name)
+
+
+@given(layer_args(), st.integers(3, 9))
+def test_state_dict_round_trip_with_torchs_layer(args: dict, length: int) -> None:
+    """Each layer loads the other's state strictly (same keys and shapes) and then computes
+    what the layer it came from computes."""
+    smallest = (length - 1) * args["stride"] + args["dilation"] * (args["kernel_size"] - 1) + 1
+    assume(smallest + args["output_padding"] - 2 * args["padding"] >= 1)
+    ours, theirs = twin_layers(args, seed=1)
+    torch.manual_seed(2)
+    donor_theirs, donor_ours = torch.nn.ConvTranspose1d(**args), ConvTranspose1d(**args)
+    ours.load_state_dict(donor_theirs.state_dict())
+    theirs.load_state_dict(donor_ours.state_dict())
+    x = torch.randn(1, args["in_channels"], length)
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x), donor_theirs(x), atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(theirs(x), donor_ours(x), atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.parametrize(
