@@ -38,6 +38,7 @@ except ImportError:  # older torch: the value a symbolic integer had when traced
     def optimization_hint(a: torch.SymInt | int) -> int:
         return a.node.hint if isinstance(a, torch.SymInt) else a
 
+
 from . import cpu
 from .arguments import check_conv_transpose1d, integer, single, transposed_length
 
