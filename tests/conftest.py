@@ -9,6 +9,7 @@ import sys
 import matplotlib
 import pytest
 import torch
+from browser import site_url  # noqa: F401 (the built site on localhost, a fixture)
 from hypothesis import HealthCheck, settings
 
 # CI (and `make test`) use the "ci" profile: enough examples to cover the parameter

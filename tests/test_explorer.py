@@ -16,28 +16,19 @@ host. Without Chromium the tests skip, as ``test_site.py``'s do (and fail under
 from __future__ import annotations
 
 import contextlib
-import functools
-import http.server
 import io
 import json
 import math
 import random
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
+from browser import network_problems, serve, start_chromium
 from hypothesis import given
 from hypothesis import strategies as st
-from test_site import (  # noqa: F401 (site_url: the built site's server, a fixture)
-    INSTALL_HINT,
-    _browser_paths,
-    _network_problems,
-    _unavailable,
-    site_url,
-)
 
 from convtranspose import reference
 from convtranspose.explorer import STATIC, VIEWS, explorer, page, query
@@ -159,53 +150,18 @@ def full_case(**changes: object) -> dict:
 # --- the server and the browser ----------------------------------------------------------------
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """The explorer's files under /explorer/, and a folder for host pages, on 127.0.0.1."""
     root = tmp_path_factory.mktemp("explorer-site")
     (root / "explorer").symlink_to(STATIC, target_is_directory=True)
-    handler = functools.partial(_QuietHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/", root
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve(root) as url:
+        yield url, root
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory):
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        _unavailable("needs selenium (`pip install -r requirements.txt`)")
-    paths = _browser_paths()
-    if paths is None:
-        _unavailable(INSTALL_HINT)
-    options = webdriver.ChromeOptions()
-    options.binary_location = paths[0]
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--no-first-run",
-        "--window-size=1280,900",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
-        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=paths[1]))
-    driver.set_page_load_timeout(30)
+    driver = start_chromium(tmp_path_factory.mktemp("chromium-profile"))
     try:
         yield driver
     finally:
@@ -223,7 +179,7 @@ def open_page(driver, served: tuple[str, Path], query_string: str = "", width: i
 def problems(driver, served: tuple[str, Path]) -> list[str]:
     """Console errors and failed or outside requests since the page was opened."""
     console = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
-    return console + _network_problems(driver.get_log("performance"), served[0])
+    return console + network_problems(driver.get_log("performance"), served[0])
 
 
 _COMPUTE = """
@@ -514,7 +470,7 @@ def test_the_notebook_copy_is_the_same_explorer(browser, served) -> None:
     ],
 )
 @pytest.mark.parametrize("width", [400, 1280])
-def test_the_built_pages_show_the_explorer(browser, site_url, page, width) -> None:  # noqa: F811
+def test_the_built_pages_show_the_explorer(browser, site_url, page, width) -> None:
     """In the built book (skipped without one), at a phone's width and a desktop's: the
     explorer shows its case, its frame fits it, and neither the page nor the explorer is
     wider than the screen; no console error, no request leaves the site."""
@@ -543,7 +499,7 @@ def test_the_built_pages_show_the_explorer(browser, site_url, page, width) -> No
         browser.switch_to.default_content()
     WebDriverWait(browser, 10).until(lambda d: abs(frame.size["height"] - content) <= 4)
     console = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
-    assert console + _network_problems(browser.get_log("performance"), site_url) == []
+    assert console + network_problems(browser.get_log("performance"), site_url) == []
 
 
 @pytest.mark.parametrize("chapter", list(CHAPTERS))

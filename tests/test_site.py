@@ -16,28 +16,22 @@ from __future__ import annotations
 import contextlib
 import functools
 import html
-import http.server
-import json
-import os
 import re
-import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote, urldefrag, urlsplit
 
 import pytest
+from browser import (
+    PAGE_TIMEOUT,
+    SITE,
+    network_problems,
+    start_chromium,
+    unavailable,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
-SITE = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
-REQUIRE = os.environ.get("CONVTRANSPOSE_REQUIRE_BROWSER", "") not in ("", "0")
-INSTALL_HINT = (
-    "needs Chromium and its driver: `sudo apt-get install chromium chromium-driver` "
-    "(Debian/Ubuntu), or set CHROMIUM and CHROMEDRIVER to their paths"
-)
-#: How long a page may take to load, typeset its math and decode its images (seconds).
-PAGE_TIMEOUT = 30
 #: The book's launch buttons, by the host each one links to (see `launch_buttons` in _config.yml).
 LAUNCH_HOSTS = ("mybinder.org", "colab.research.google.com", "jupyterhub.example.org")
 
@@ -56,46 +50,7 @@ def _pages() -> list[str]:
 PAGES = _pages()
 
 
-def _unavailable(reason: str) -> None:
-    """Skip (on a laptop) or fail (in CI, where the browser must be there) with ``reason``."""
-    if REQUIRE:
-        pytest.fail(f"{reason} (CONVTRANSPOSE_REQUIRE_BROWSER is set)", pytrace=False)
-    pytest.skip(reason)
-
-
-def _browser_paths() -> tuple[str, str] | None:
-    """Chromium and chromedriver: from CHROMIUM/CHROMEDRIVER, else from PATH."""
-    if "CHROMIUM" in os.environ:
-        browsers = [os.environ["CHROMIUM"]]
-    else:
-        browsers = ["chromium", "chromium-browser", "google-chrome"]
-    browser = next(filter(None, map(shutil.which, browsers)), None)
-    driver = shutil.which(os.environ.get("CHROMEDRIVER") or "chromedriver")
-    return (browser, driver) if browser and driver else None
-
-
 # --- the server ------------------------------------------------------------------------------
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # keep pytest's output clean
-        pass
-
-
-@pytest.fixture(scope="module")
-def site_url() -> Iterator[str]:
-    """The built site, served from a thread on a free localhost port."""
-    if not (SITE / "index.html").is_file():
-        _unavailable(f"no built site in {SITE}: run `make book` first")
-    handler = functools.partial(_QuietHandler, directory=str(SITE))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 # --- the browser -----------------------------------------------------------------------------
@@ -104,36 +59,7 @@ def site_url() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory, site_url: str):
     """Headless Chromium with a fresh profile; any host but localhost fails to resolve."""
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        _unavailable("needs selenium (`pip install -r requirements.txt`)")
-    paths = _browser_paths()
-    if paths is None:
-        _unavailable(INSTALL_HINT)
-    options = webdriver.ChromeOptions()
-    options.binary_location = paths[0]
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        "--window-size=1280,900",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
-        # Offline, for real: a request to any other host fails, and is reported below.
-        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=paths[1]))
-    driver.set_page_load_timeout(PAGE_TIMEOUT)
-    driver.set_script_timeout(PAGE_TIMEOUT)
+    driver = start_chromium(tmp_path_factory.mktemp("chromium-profile"))
     try:
         yield driver
     finally:
@@ -170,33 +96,6 @@ return {
     .filter(visible).length,
 };
 """
-
-
-def _network_problems(log: list[dict], site_url: str) -> list[str]:
-    """Failed requests, HTTP errors and requests that left localhost, from Chromium's
-    performance log (the DevTools protocol's Network events)."""
-    urls: dict[str, str] = {}
-    problems = []
-    for entry in log:
-        message = json.loads(entry["message"])["message"]
-        method, params = message.get("method"), message.get("params", {})
-        if method == "Network.requestWillBeSent":
-            url = params["request"]["url"]
-            urls[params["requestId"]] = url
-            leaves = urlsplit(url).scheme in ("http", "https", "ws", "wss", "ftp")
-            if leaves and not url.startswith(site_url):  # chrome:// is the browser's own
-                problems.append(f"request leaves the site: {url}")
-        elif method == "Network.responseReceived" and params["response"]["status"] >= 400:
-            problems.append(f"HTTP {params['response']['status']}: {params['response']['url']}")
-        # Only the page's own requests fail it: one whose start is not in this page's log
-        # was made by the browser itself before the page (seen right after its start).
-        elif (
-            method == "Network.loadingFailed"
-            and not params.get("canceled")
-            and params["requestId"] in urls
-        ):
-            problems.append(f"failed ({params.get('errorText')}): {urls[params['requestId']]}")
-    return problems
 
 
 @functools.cache
@@ -243,7 +142,7 @@ def _open(driver, site_url: str, page: str) -> dict:
     found["console"] = [
         e["message"] for e in driver.get_log("browser") if e["level"] in ("SEVERE", "ERROR")
     ]
-    found["network"] = _network_problems(driver.get_log("performance"), site_url)
+    found["network"] = network_problems(driver.get_log("performance"), site_url)
     return found
 
 
@@ -252,7 +151,7 @@ def _open(driver, site_url: str, page: str) -> dict:
 
 def test_site_is_built_with_pages() -> None:
     if not (SITE / "index.html").is_file():
-        _unavailable(f"no built site in {SITE}: run `make book` first")
+        unavailable(f"no built site in {SITE}: run `make book` first")
     notebooks = [p for p in PAGES if p.startswith("notebooks/")]
     assert len(notebooks) >= 4, f"only {len(notebooks)} chapter pages in {SITE}"
     for page in ("book/api.html", "book/bibliography.html", "book/workshop.html", "search.html"):
@@ -365,7 +264,7 @@ def test_no_page_is_wider_than_a_phone(browser, site_url: str) -> None:
     """At 400 px no page scrolls sideways: wide code blocks scroll inside themselves, long
     inline code and signatures wrap (book/_static/site.css)."""
     if not PAGES:
-        _unavailable(f"no built site in {SITE}: run `make book` first")
+        unavailable(f"no built site in {SITE}: run `make book` first")
     wide = []
     with _window_width(browser, 400):
         for page in PAGES:
@@ -396,7 +295,7 @@ def test_no_page_refers_to_resources_on_another_host() -> None:
     """Offline, statically: no script, stylesheet, image or frame comes from another host
     (links to other sites are fine: they are only followed when clicked)."""
     if not PAGES:
-        _unavailable(f"no built site in {SITE}: run `make book` first")
+        unavailable(f"no built site in {SITE}: run `make book` first")
     tag = re.compile(r"<(script|link|img|iframe|source|embed)\b[^>]*>", re.IGNORECASE)
     remote = re.compile(r'\b(src|href)="(https?:)?//', re.IGNORECASE)
     found = [

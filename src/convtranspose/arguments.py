@@ -41,7 +41,9 @@ from .shapes import (  # noqa: F401 (checked_sizes, integer: re-exported)
 FLOAT_DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
 
 
-def _check_tensors(input: Tensor, weight: Tensor, bias: Tensor | None, op: str) -> None:
+def check_tensor_types(input: Tensor, weight: Tensor, bias: Tensor | None, op: str) -> None:
+    """The checks every convolution's tensors share, whatever their number of dimensions:
+    tensors (a missing bias allowed), of one floating-point dtype, on one device."""
     for name, t in (("input", input), ("weight", weight), ("bias", bias)):
         if t is None and name == "bias":
             continue
@@ -62,6 +64,10 @@ def _check_tensors(input: Tensor, weight: Tensor, bias: Tensor | None, op: str) 
         raise RuntimeError(
             f"{op}: input, weight and bias must be on the same device, got {sorted(map(str, devices))}"
         )
+
+
+def _check_tensors(input: Tensor, weight: Tensor, bias: Tensor | None, op: str) -> None:
+    check_tensor_types(input, weight, bias, op)
     if input.dim() not in (2, 3):
         raise RuntimeError(
             f"Expected 2D (unbatched) or 3D (batched) input to {op}, "

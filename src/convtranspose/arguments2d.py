@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
-from .arguments import FLOAT_DTYPES, integer, transposed_length
+from .arguments import check_tensor_types, integer, transposed_length
 
 __all__ = ["ConvTranspose2dArgs", "check_conv_transpose2d", "pair"]
 
@@ -99,27 +99,7 @@ def _check_sizes(
 
 def _check_tensors(input: Tensor, weight: Tensor, bias: Tensor | None) -> None:
     op = "conv_transpose2d"
-    for name, t in (("input", input), ("weight", weight), ("bias", bias)):
-        if t is None and name == "bias":
-            continue
-        if not isinstance(t, Tensor):
-            raise TypeError(f"argument '{name}' must be a Tensor, not {type(t).__name__}")
-        if t.dtype not in FLOAT_DTYPES:
-            raise TypeError(
-                f"{op}: {name} must be a floating-point tensor "
-                f"(float32, float64, float16 or bfloat16), got {t.dtype}"
-            )
-    if weight.dtype != input.dtype or (bias is not None and bias.dtype != input.dtype):
-        got = f"input {input.dtype}, weight {weight.dtype}"
-        if bias is not None:
-            got += f", bias {bias.dtype}"
-        raise TypeError(f"{op}: input, weight and bias must have the same dtype, got {got}")
-    devices = {t.device for t in (input, weight, bias) if t is not None}
-    if len(devices) > 1:
-        raise RuntimeError(
-            f"{op}: input, weight and bias must be on the same device, "
-            f"got {sorted(map(str, devices))}"
-        )
+    check_tensor_types(input, weight, bias, op)
     if input.dim() not in (3, 4):
         raise RuntimeError(
             f"Expected 3D (unbatched) or 4D (batched) input to {op}, "
