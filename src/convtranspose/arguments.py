@@ -127,6 +127,38 @@ def _check_nonempty(input: Tensor, op: str) -> None:
         )
 
 
+def check_channels(
+    input: Tensor, x: Tensor, weight: Tensor, bias: Tensor | None, groups: int, op: str
+) -> int:
+    """The channel counts of a transposed convolution of any dimension agree: the weight's
+    ``(C_in, C_out/groups, ...)`` with ``groups``, with the batched input ``x`` (``input`` as
+    given, for the message) and with the bias. Returns ``C_out``."""
+    c_in, c_out_per_group = weight.shape[:2]
+    if c_in < groups or c_in % groups != 0:
+        raise RuntimeError(
+            f"Given groups={groups}, weight.shape[0] (in_channels={c_in}) must be a positive "
+            f"multiple of groups, but got weight of size {list(weight.shape)}"
+        )
+    if c_out_per_group == 0:
+        raise RuntimeError(
+            f"{op}: weight.shape[1] (out_channels / groups) must be >= 1, "
+            f"but got weight of size {list(weight.shape)}"
+        )
+    if x.shape[1] != c_in:
+        raise RuntimeError(
+            f"Given weight of size {list(weight.shape)}, expected input{list(input.shape)} to have "
+            f"{c_in} channels (weight.shape[0]), but got {x.shape[1]} channels instead"
+        )
+    out_channels = c_out_per_group * groups
+    if bias is not None and (bias.dim() != 1 or bias.shape[0] != out_channels):
+        raise RuntimeError(
+            f"Given weight of size {list(weight.shape)} and groups={groups}, expected bias to be "
+            f"1-dimensional with {out_channels} elements (out_channels), "
+            f"but got bias of size {list(bias.shape)} instead"
+        )
+    return out_channels
+
+
 def check_conv_transpose1d(
     input: Tensor,
     weight: Tensor,
@@ -162,29 +194,8 @@ def check_conv_transpose1d(
         )
     _check_tensors(input, weight, bias, op)
     x, batched = _batched(input)
-    c_in, c_out_per_group, k = weight.shape
-    if c_in < groups or c_in % groups != 0:
-        raise RuntimeError(
-            f"Given groups={groups}, weight.shape[0] (in_channels={c_in}) must be a positive "
-            f"multiple of groups, but got weight of size {list(weight.shape)}"
-        )
-    if c_out_per_group == 0:
-        raise RuntimeError(
-            f"{op}: weight.shape[1] (out_channels / groups) must be >= 1, "
-            f"but got weight of size {list(weight.shape)}"
-        )
-    if x.shape[1] != c_in:
-        raise RuntimeError(
-            f"Given weight of size {list(weight.shape)}, expected input{list(input.shape)} to have "
-            f"{c_in} channels (weight.shape[0]), but got {x.shape[1]} channels instead"
-        )
-    out_channels = c_out_per_group * groups
-    if bias is not None and (bias.dim() != 1 or bias.shape[0] != out_channels):
-        raise RuntimeError(
-            f"Given weight of size {list(weight.shape)} and groups={groups}, expected bias to be "
-            f"1-dimensional with {out_channels} elements (out_channels), "
-            f"but got bias of size {list(bias.shape)} instead"
-        )
+    k = weight.shape[2]
+    out_channels = check_channels(input, x, weight, bias, groups, op)
     _check_nonempty(x, op)
     if bias is not None:  # every implementation may read it as a plain array (oneDNN, Triton)
         bias = bias.contiguous()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
-from .arguments import check_tensor_types, integer, transposed_length
+from .arguments import check_channels, check_tensor_types, integer, transposed_length
 
 __all__ = ["ConvTranspose2dArgs", "check_conv_transpose2d", "pair"]
 
@@ -140,29 +140,7 @@ def check_conv_transpose2d(
     _check_tensors(input, weight, bias)
     batched = input.dim() == 4
     x = input if batched else input.unsqueeze(0)
-    c_in, c_out_per_group = weight.shape[:2]
-    if c_in < groups or c_in % groups != 0:
-        raise RuntimeError(
-            f"Given groups={groups}, weight.shape[0] (in_channels={c_in}) must be a positive "
-            f"multiple of groups, but got weight of size {list(weight.shape)}"
-        )
-    if c_out_per_group == 0:
-        raise RuntimeError(
-            f"{op}: weight.shape[1] (out_channels / groups) must be >= 1, "
-            f"but got weight of size {list(weight.shape)}"
-        )
-    if x.shape[1] != c_in:
-        raise RuntimeError(
-            f"Given weight of size {list(weight.shape)}, expected input{list(input.shape)} to have "
-            f"{c_in} channels (weight.shape[0]), but got {x.shape[1]} channels instead"
-        )
-    out_channels = c_out_per_group * groups
-    if bias is not None and (bias.dim() != 1 or bias.shape[0] != out_channels):
-        raise RuntimeError(
-            f"Given weight of size {list(weight.shape)} and groups={groups}, expected bias to be "
-            f"1-dimensional with {out_channels} elements (out_channels), "
-            f"but got bias of size {list(bias.shape)} instead"
-        )
+    out_channels = check_channels(input, x, weight, bias, groups, op)
     n, c, height, width = x.shape
     if min(height, width) == 0 and n > 0 and c > 0:
         raise RuntimeError(
