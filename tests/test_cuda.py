@@ -12,6 +12,7 @@ marked ``gpu`` need a CUDA device.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import subprocess
@@ -543,3 +544,21 @@ def test_forward_variants_on_large_shapes_on_gpu(
     assert got.dtype == dtype
     torch.testing.assert_close(got.float(), want, atol=tol * scale, rtol=tol)
     assert torch.equal(fn(x, w, b, **kwargs), got)
+
+
+@pytest.mark.slow
+def test_gpu_check_sweeps_the_coalesced_tiles(tmp_path) -> None:
+    """``tools/gpu_check.py --sweep`` (a GPU session's tile sweep) runs end to end on one tiny
+    shape in the interpreter: every configuration timed, the table's own among them."""
+    if DEVICE == "cuda":
+        pytest.skip("checks the script in Triton's interpreter")
+    out = tmp_path / "sweep.json"
+    script = os.path.join(os.path.dirname(__file__), "..", "tools", "gpu_check.py")
+    env = dict(os.environ, TRITON_INTERPRET="1")
+    cmd = [sys.executable, script, "--device", "cpu", "--quick", "--sweep", "--json", str(out)]
+    subprocess.run(cmd, check=True, env=env, capture_output=True, timeout=300)
+    rows = json.loads(out.read_text())["sweep"]
+    assert [row["precision"] for row in rows] == ["float32", "bfloat16"]
+    for row in rows:
+        assert "table" in row["ms"] and len(row["ms"]) > 1
+        assert all(isinstance(ms, float) and ms > 0 for ms in row["ms"].values()), row["ms"]
