@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: book test lint format lab learner env clean
+.PHONY: book test lint format lab learner env clean wheelhouse
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,13 @@ lab: $(STAMP)  ## open the notebooks in JupyterLab, from the project's environme
 
 learner: $(STAMP)  ## workshop copies of the notebooks, solutions removed and outputs cleared, in _build/learner/
 	$(BIN)/python tools/learner.py notebooks _build/learner --data book/data
+
+# The learners' wheels for a room without internet (see book/workshop.md), e.g.
+# make wheelhouse WHEEL_PLATFORMS="linux-x86_64 macos-arm64 windows-x86_64" WHEEL_PYTHONS="3.11 3.12"
+WHEEL_PLATFORMS ?= linux-x86_64
+WHEEL_PYTHONS ?= 3.11
+wheelhouse: $(STAMP)  ## every wheel of requirements-learner.txt, offline install, in _build/wheelhouse/
+	$(BIN)/python tools/wheelhouse.py _build/wheelhouse $(foreach p,$(WHEEL_PLATFORMS),--platform $(p)) $(foreach v,$(WHEEL_PYTHONS),--python $(v))
 
 clean:
 	rm -rf _build
