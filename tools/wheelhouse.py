@@ -98,9 +98,17 @@ def requirements_for(platform: Platform, python: str) -> list[str]:
 
 
 def build_package(destination: Path) -> None:
-    """This checkout's wheel (pure Python, so one serves every platform)."""
-    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
-    subprocess.run([*command, "--quiet", "--wheel-dir", str(destination), str(ROOT)], check=True)
+    """This checkout's wheel (pure Python, so one serves every platform), built from a copy of
+    the files it packs so that setuptools leaves no ``build/`` in the checkout."""
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder)
+        for name in ("pyproject.toml", "README.md", "LICENSE"):
+            shutil.copy(ROOT / name, source / name)
+        ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
+        shutil.copytree(ROOT / "src", source / "src", ignore=ignore)
+        command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
+        command += ["--quiet", "--wheel-dir", str(destination.resolve()), str(source)]
+        subprocess.run(command, check=True)
 
 
 def _pip_download(destination: Path, platform: Platform, python: str, *arguments: str) -> None:
