@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: book test lint format lab learner env clean wheelhouse
+.PHONY: book test lint format lab learner env clean wheelhouse slides
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ lab: $(STAMP)  ## open the notebooks in JupyterLab, from the project's environme
 
 learner: $(STAMP)  ## workshop copies of the notebooks, solutions removed and outputs cleared, in _build/learner/
 	$(BIN)/python tools/learner.py notebooks _build/learner --data book/data
+
+slides: $(STAMP)  ## the workshop's decks, one per session (reveal.js, offline), in _build/slides/
+	$(BIN)/python -m sphinx -b revealjs -W -n -q slides _build/slides
+	@echo "slides: open _build/slides/index.html (speaker notes: S)"
 
 # The learners' wheels for a room without internet (see book/workshop.md), e.g.
 # make wheelhouse WHEEL_PLATFORMS="linux-x86_64 macos-arm64 windows-x86_64" WHEEL_PYTHONS="3.11 3.12"
