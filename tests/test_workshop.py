@@ -99,3 +99,24 @@ def test_cheat_sheet_same_table() -> None:
         for l_in in (1, 5, 8):  # torch agrees: the length is multiplied by the stride
             got = length(l_in, k, stride=stride, padding=padding, output_padding=output_padding)
             assert got == stride * l_in
+
+
+def test_cheat_sheet_prints_on_one_page(site_url: str, tmp_path: Path) -> None:
+    """The built page, printed to PDF by Chromium (as an instructor would), is one A4 page
+    that keeps the title and the table."""
+    import base64
+
+    from browser import start_chromium
+    from selenium.webdriver.common.print_page_options import PrintOptions
+
+    driver = start_chromium(tmp_path / "profile")
+    try:
+        driver.get(f"{site_url}book/cheatsheet.html")
+        options = PrintOptions()
+        options.page_width, options.page_height = 21.0, 29.7  # A4, in cm
+        pdf = base64.b64decode(driver.print_page(options))
+        text = driver.find_element("tag name", "body").text
+    finally:
+        driver.quit()
+    assert len(re.findall(rb"/Type\s*/Page(?!s)", pdf)) == 1
+    assert "Cheat sheet" in text and "same_padding" in text
