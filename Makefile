@@ -20,12 +20,12 @@ book: $(STAMP)  ## build the website into _build/html (warnings are errors)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
 lint: $(STAMP)  ## ruff: lint and format check
-	$(BIN)/ruff check src tests tools book/_ext
-	$(BIN)/ruff format --check src tests tools book/_ext
+	$(BIN)/ruff check src tests tools book/_ext slides
+	$(BIN)/ruff format --check src tests tools book/_ext slides
 
 format: $(STAMP)  ## ruff: fix what can be fixed and reformat
-	$(BIN)/ruff check --fix src tests tools book/_ext
-	$(BIN)/ruff format src tests tools book/_ext
+	$(BIN)/ruff check --fix src tests tools book/_ext slides
+	$(BIN)/ruff format src tests tools book/_ext slides
 
 test: lint book  ## every check: lint, the book build, unit tests, notebooks (nbval, strict), the site in Chromium
 	$(BIN)/python -m pytest --nbval --nbval-current-env

@@ -14,11 +14,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from convtranspose import diagrams  # noqa: E402
-from convtranspose.diagrams import ConvCase, TransposedCase  # noqa: E402
-from convtranspose.explorer import STATIC  # noqa: E402
+from convtranspose import diagrams
+from convtranspose.diagrams import ConvCase, TransposedCase
+from convtranspose.explorer import STATIC
 
 project = "Transposed convolution: the workshop"
 extensions = ["myst_parser", "sphinx_revealjs"]
