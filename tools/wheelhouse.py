@@ -10,15 +10,16 @@ named, and copies the requirements file beside them, so the folder alone install
     .venv/bin/python -m pip install --no-index --find-links wheelhouse -r wheelhouse/requirements-learner.txt
 
 On Linux it takes PyTorch's CPU build (from PyTorch's CPU index), which is a fraction of the
-size of PyPI's CUDA build and all a learner needs. pip evaluates the dependencies' environment
-markers for the machine it runs on, not for the target platform; the requirements' own markers
-(Triton on Linux only) are evaluated here for each target, and :data:`PLATFORMS` adds the few
-platform-only dependencies of Jupyter that a Linux machine would otherwise leave out.
+size of PyPI's CUDA build and all a learner needs. pip evaluates environment markers for the
+machine it runs on, not for the target platform, so pip runs here with the target's marker
+values (:data:`_PIP_FOR_TARGET`): a Windows wheelhouse built on Linux gets no Triton and no
+NVIDIA libraries, and does get Jupyter's Windows-only dependencies (pywinpty, pywin32).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import subprocess
 import sys
@@ -36,15 +37,14 @@ TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 
 @dataclass(frozen=True)
 class Platform:
-    """A target: pip's platform tag, the marker values its learners' Python reports, and
-    dependencies that pip would not see from a Linux machine (markers for that platform)."""
+    """A target: pip's platform tags, the marker values its learners' Python reports, and
+    where its torch comes from (PyTorch's CPU index, or PyPI when ``None``)."""
 
     tags: tuple[str, ...]
     sys_platform: str
     platform_system: str
     os_name: str
     platform_machine: str
-    extra: tuple[str, ...] = ()
     torch_index: str | None = None
 
 
@@ -59,11 +59,9 @@ MANYLINUX = (
 MACOS = tuple(f"macosx_{major}_0_arm64" for major in range(11, 15))
 
 PLATFORMS = {
-    "linux-x86_64": Platform(MANYLINUX, "linux", "Linux", "posix", "x86_64", (), TORCH_CPU_INDEX),
-    "macos-arm64": Platform(MACOS, "darwin", "Darwin", "posix", "arm64", ("appnope",)),
-    "windows-x86_64": Platform(
-        ("win_amd64",), "win32", "Windows", "nt", "AMD64", ("pywinpty", "pywin32", "colorama")
-    ),
+    "linux-x86_64": Platform(MANYLINUX, "linux", "Linux", "posix", "x86_64", TORCH_CPU_INDEX),
+    "macos-arm64": Platform(MACOS, "darwin", "Darwin", "posix", "arm64"),
+    "windows-x86_64": Platform(("win_amd64",), "win32", "Windows", "nt", "AMD64"),
 }
 
 
@@ -71,14 +69,7 @@ def requirements_for(platform: Platform, python: str) -> list[str]:
     """``requirements-learner.txt``'s lines that apply on ``platform`` with Python ``python``
     (markers evaluated for the target), without this package (built, not downloaded); on Linux
     torch is pinned to its CPU build."""
-    environment = {
-        "sys_platform": platform.sys_platform,
-        "platform_system": platform.platform_system,
-        "os_name": platform.os_name,
-        "platform_machine": platform.platform_machine,
-        "python_version": python,
-        "python_full_version": f"{python}.0",
-    }
+    environment = marker_environment(platform, python)
     lines = []
     for line in REQUIREMENTS.read_text().splitlines():
         line = line.split("#", 1)[0].strip()
@@ -94,7 +85,7 @@ def requirements_for(platform: Platform, python: str) -> list[str]:
         if requirement.name == "torch" and platform.torch_index:
             text = text + "+cpu"
         lines.append(text)
-    return [*lines, *platform.extra]
+    return lines
 
 
 def build_package(destination: Path) -> None:
@@ -111,10 +102,37 @@ def build_package(destination: Path) -> None:
         subprocess.run(command, check=True)
 
 
+#: pip with the environment markers of the target: pip evaluates a dependency's markers
+#: (``nvidia-*; platform_system == "Linux"`` in torch's) for the machine it runs on, so this
+#: runs pip with packaging's ``default_environment`` answering for the target platform.
+_PIP_FOR_TARGET = """
+import json, sys
+from pip._vendor.packaging import markers
+target = {**markers.default_environment(), **json.loads(sys.argv[1])}
+markers.default_environment = lambda: dict(target)
+from pip._internal.cli.main import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def marker_environment(platform: Platform, python: str) -> dict[str, str]:
+    """The environment markers' values on ``platform`` with Python ``python``."""
+    return {
+        "sys_platform": platform.sys_platform,
+        "platform_system": platform.platform_system,
+        "os_name": platform.os_name,
+        "platform_machine": platform.platform_machine,
+        "python_version": python,
+        "python_full_version": f"{python}.0",
+    }
+
+
 def _pip_download(destination: Path, platform: Platform, python: str, *arguments: str) -> None:
     """``pip download`` of binary wheels for one platform and Python version into ``destination``
     (which is also searched, so wheels already there are reused)."""
-    command = [sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:"]
+    environment = json.dumps(marker_environment(platform, python))
+    command = [sys.executable, "-c", _PIP_FOR_TARGET, environment, "download", "--quiet"]
+    command += ["--only-binary=:all:"]
     for tag in platform.tags:
         command += ["--platform", tag]
     command += ["--python-version", python, "--implementation", "cp"]
