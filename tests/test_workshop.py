@@ -120,3 +120,34 @@ def test_cheat_sheet_prints_on_one_page(site_url: str, tmp_path: Path) -> None:
         driver.quit()
     assert len(re.findall(rb"/Type\s*/Page(?!s)", pdf)) == 1
     assert "Cheat sheet" in text and "same_padding" in text
+
+
+def slot(number: str) -> str:
+    """The workshop page's paragraph for one slot ("**5. Output padding.** ...")."""
+    text = (BOOK / "workshop.md").read_text()
+    start = text.index(f"\n**{number}. ")
+    return text[start : text.index("\n\n", start + 1)]
+
+
+def checkpoint_answers() -> dict[str, str]:
+    """The answer each slot's checkpoint question gives, computed, as the page writes it."""
+    conv = F.conv1d(torch.ones(1, 1, 10), torch.ones(1, 1, 3)).shape[-1]
+    op = next(o for o in range(2) if length(4, 3, stride=2, padding=1, output_padding=o) == 8)
+    weight = tuple(torch.nn.ConvTranspose1d(8, 4, 5, groups=4).weight.shape)
+    two_d = F.conv_transpose2d(torch.ones(1, 1, 5, 7), torch.ones(1, 1, 3, 3), stride=2).shape
+    return {
+        "1": f"({conv}.)",
+        "2": f"({length(5, 4)}.)",
+        "4": f"({length(4, 3, stride=2, padding=1)}.)",
+        "5": f"({op}.)",
+        "6": f"({length(5, 3, dilation=2)}.)",
+        "7": f"(`{weight}`.)",
+        "10": "(No:" if uneven(6, 4) else "(Yes",
+        "13": f"({two_d[-2]}\N{MULTIPLICATION SIGN}{two_d[-1]}.)",
+        "14": f"(`same_padding(16, 8) = {same_padding(16, 8)}`.)",
+    }
+
+
+@pytest.mark.parametrize("number", ["1", "2", "4", "5", "6", "7", "10", "13", "14"])
+def test_workshop_checkpoint_answer_is_torchs(number: str) -> None:
+    assert checkpoint_answers()[number] in slot(number)
