@@ -104,7 +104,9 @@ def build_package(destination: Path) -> None:
 
 #: pip with the environment markers of the target: pip evaluates a dependency's markers
 #: (``nvidia-*; platform_system == "Linux"`` in torch's) for the machine it runs on, so this
-#: runs pip with packaging's ``default_environment`` answering for the target platform.
+#: runs pip with its vendored packaging's ``default_environment`` answering for the target
+#: platform (pip's internals: checked with pip 23.2; a pip that moves it makes a wrong-platform
+#: wheelhouse fail to resolve, as before, rather than pass).
 _PIP_FOR_TARGET = """
 import json, sys
 from pip._vendor.packaging import markers
