@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: book test lint format lab learner env clean
+.PHONY: book test lint format lab learner env clean wheelhouse slides
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,12 +20,12 @@ book: $(STAMP)  ## build the website into _build/html (warnings are errors)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
 lint: $(STAMP)  ## ruff: lint and format check
-	$(BIN)/ruff check src tests tools book/_ext
-	$(BIN)/ruff format --check src tests tools book/_ext
+	$(BIN)/ruff check src tests tools book/_ext slides
+	$(BIN)/ruff format --check src tests tools book/_ext slides
 
 format: $(STAMP)  ## ruff: fix what can be fixed and reformat
-	$(BIN)/ruff check --fix src tests tools book/_ext
-	$(BIN)/ruff format src tests tools book/_ext
+	$(BIN)/ruff check --fix src tests tools book/_ext slides
+	$(BIN)/ruff format src tests tools book/_ext slides
 
 test: lint book  ## every check: lint, the book build, unit tests, notebooks (nbval, strict), the site in Chromium
 	$(BIN)/python -m pytest --nbval --nbval-current-env
@@ -35,6 +35,17 @@ lab: $(STAMP)  ## open the notebooks in JupyterLab, from the project's environme
 
 learner: $(STAMP)  ## workshop copies of the notebooks, solutions removed and outputs cleared, in _build/learner/
 	$(BIN)/python tools/learner.py notebooks _build/learner --data book/data
+
+slides: $(STAMP)  ## the workshop's decks, one per session (reveal.js, offline), in _build/slides/
+	$(BIN)/python -m sphinx -b revealjs -W -n -q slides _build/slides
+	@echo "slides: open _build/slides/index.html (speaker notes: S)"
+
+# The learners' wheels for a room without internet (see book/workshop.md), e.g.
+# make wheelhouse WHEEL_PLATFORMS="linux-x86_64 macos-arm64 windows-x86_64" WHEEL_PYTHONS="3.11 3.12"
+WHEEL_PLATFORMS ?= linux-x86_64
+WHEEL_PYTHONS ?= 3.11
+wheelhouse: $(STAMP)  ## every wheel of requirements-learner.txt, offline install, in _build/wheelhouse/
+	$(BIN)/python tools/wheelhouse.py _build/wheelhouse $(foreach p,$(WHEEL_PLATFORMS),--platform $(p)) $(foreach v,$(WHEEL_PYTHONS),--python $(v))
 
 clean:
 	rm -rf _build
