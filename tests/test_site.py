@@ -189,7 +189,9 @@ def test_page_in_browser(browser, site_url: str, page: str) -> None:
 def test_chapters_have_math_and_solutions(browser, site_url: str) -> None:
     """The per-page checks above must not pass vacuously: chapters have typeset math, and
     every chapter has exercise solutions, collapsed, that their toggle button opens."""
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     chapters = [p for p in PAGES if p.startswith("notebooks/")]
     found = {p: _FOUND.get(p) or _open(browser, site_url, p) for p in chapters}
@@ -202,9 +204,16 @@ def test_chapters_have_math_and_solutions(browser, site_url: str) -> None:
     browser.execute_script(
         "arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", solution
     )
-    solution.find_element(By.CSS_SELECTOR, ".toggle-button").click()
+    # A script's click: the test is that the button opens the solution, not where it sits
+    # under the sticky header while the page is still scrolling.
+    browser.execute_script(
+        "arguments[0].click()", solution.find_element(By.CSS_SELECTOR, ".toggle-button")
+    )
     body = solution.find_element(By.CSS_SELECTOR, "section")
-    assert body.is_displayed(), f"{page}: the solution's toggle button does not open it"
+    try:
+        WebDriverWait(browser, 5).until(lambda _: body.is_displayed())
+    except TimeoutException:
+        pytest.fail(f"{page}: the solution's toggle button does not open it")
 
 
 #: Widths at which the theme hides the chapter list behind its toggle (phone, tablet).
