@@ -102,7 +102,7 @@ def render(drawing: Drawing, label_width: float = 3.0, size: float = 0.5) -> Fig
     for row, label in enumerate(drawing.row_labels):
         ax.text(first - 0.3, -row + 0.5, label, ha="right", va="center", fontsize=9)
     for col, label in drawing.column_labels.items():
-        ax.text(col + 0.5, 1.3, label, ha="center", va="center", fontsize=7, color="#666666")
+        ax.text(col + 0.5, 1.3, label, ha="center", va="center", fontsize=9, color="#666666")
     ax.set_xlim(first - label_width, last + 1.1)
     ax.set_ylim(-n_rows + 0.9, 1 + header + 0.1)
     ax.set_aspect("equal")
