@@ -403,3 +403,19 @@ def test_api_pages_carry_no_inherited_boilerplate() -> None:
         f"{page}: {s!r}" for page, text in pages.items() for s in TORCH_BOILERPLATE if s in text
     ]
     assert not found, "torch's docstrings on the API pages:\n" + "\n".join(found)
+
+
+#: Chapter 11 is a lesson, not a lab log: its prose and exercises stay near 3,000 words (the
+#: run history lives in book/lab-notes.md).
+LESSON_WORDS = 3200
+
+
+def test_chapter_11_is_a_lesson_not_a_log() -> None:
+    import nbformat
+
+    cells = nbformat.read(ROOT / "notebooks" / "11-fast-cpu.ipynb", as_version=4).cells
+    prose = "\n".join(c.source for c in cells if c.cell_type == "markdown")
+    words = len(prose.split())
+    assert words <= LESSON_WORDS, f"chapter 11 has {words} words of prose (at most {LESSON_WORDS})"
+    for log_phrase in ("seeds 81", "not met", "over three runs"):
+        assert log_phrase not in prose, f"chapter 11 reads as a run log: {log_phrase!r}"
