@@ -126,7 +126,7 @@ def draw_algorithm_map(report: dict) -> Figure:
     algorithms = [a for a in report["results"][0]["speedup"] if a not in modules]
     grid = [[r["speedup"][a] for a in algorithms] for r in report["results"]]
     chosen = [r.get("chosen") for r in report["results"]]
-    fig, ax = plt.subplots(figsize=(1.2 * len(algorithms) + 3, 0.36 * len(names) + 1.6))
+    fig, ax = plt.subplots(figsize=(0.62 * len(algorithms) + 2.6, 0.3 * len(names) + 1.6))
     logs = np.log2(np.array(grid))
     ax.imshow(logs, cmap="RdYlGn", vmin=-2, vmax=2, aspect="auto")
     for i, row in enumerate(grid):
@@ -190,7 +190,7 @@ def draw_cuda_speedups(report: dict) -> Figure:
         for label, row in table.items()
     }
     fig, axes = plt.subplots(
-        len(precisions), 1, figsize=(9, 2.6 * len(precisions) + 1.2), sharex=True, squeeze=False
+        len(precisions), 1, figsize=(7.5, 2.6 * len(precisions) + 1.2), sharex=True, squeeze=False
     )
     x = np.arange(len(names))
     for ax, label in zip(axes[:, 0], precisions, strict=True):
