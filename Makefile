@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: book test lint format lab learner env clean wheelhouse slides
+.PHONY: book test lint format lab lab-full learner env clean wheelhouse slides
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,11 +30,15 @@ format: $(STAMP)  ## ruff: fix what can be fixed and reformat
 test: lint book  ## every check: lint, the book build, unit tests, notebooks (nbval, strict), the site in Chromium
 	$(BIN)/python -m pytest --nbval --nbval-current-env
 
-lab: $(STAMP)  ## open the notebooks in JupyterLab, from the project's environment
+lab: $(STAMP)  ## open the learner copies in JupyterLab (made by `make learner` if missing; your answers are kept)
+	test -d _build/learner/notebooks || $(MAKE) learner
+	$(BIN)/jupyter lab _build/learner/notebooks/
+
+lab-full: $(STAMP)  ## open the full chapters (solutions, outputs) in JupyterLab
 	$(BIN)/jupyter lab notebooks/
 
-learner: $(STAMP)  ## workshop copies of the notebooks, solutions removed and outputs cleared, in _build/learner/
-	$(BIN)/python tools/learner.py notebooks _build/learner --data book/data
+learner: $(STAMP)  ## (re)make the learner copies in _build/learner/: no solutions, no outputs, a cell per exercise
+	$(BIN)/python tools/learner.py notebooks _build/learner --data book/data --bib book/references.bib
 
 slides: $(STAMP)  ## the workshop's decks, one per session (reveal.js, offline), in _build/slides/
 	$(BIN)/python -m sphinx -b revealjs -W -n -q slides _build/slides

@@ -43,7 +43,8 @@ def test_gated_solution_removed_across_cells() -> None:
     copy, removed = learner.learner_copy(notebook)
     sources = "".join(c.source for c in copy.cells)
     assert removed == 1 and "ANSWER" not in sources and "AFTER" in sources
-    assert [c.cell_type for c in copy.cells] == ["markdown", "markdown"]
+    # the exercise, its answer cell, the placeholder for the solution, the text after it
+    assert [c.cell_type for c in copy.cells] == ["markdown", "code", "markdown", "markdown"]
 
 
 def test_kit_has_cleared_notebooks_and_data(tmp_path: Path, monkeypatch) -> None:
@@ -81,3 +82,54 @@ def test_files_the_chapters_read_are_in_the_kit(tmp_path: Path, monkeypatch) -> 
             for name in relative.findall(cell.source) if cell.cell_type == "code" else []:
                 if (path.parent / name).exists():  # the chapter itself finds it
                     assert (tmp_path / "notebooks" / name).exists(), f"{path.name}: {name}"
+
+
+def test_exercise_becomes_plain_markdown_and_an_answer_cell() -> None:
+    notebook = new_notebook(cells=[new_markdown_cell("BEFORE\n\n" + EXERCISE + "\nAFTER")])
+    copy, _ = learner.learner_copy(notebook)
+    assert [c.cell_type for c in copy.cells] == ["markdown", "code", "markdown"]
+    exercise, answer, after = copy.cells
+    assert "BEFORE" in exercise.source and "**Exercise 99.1: Title**" in exercise.source
+    assert "The QUESTION." in exercise.source
+    assert "{exercise}" not in exercise.source and ":label:" not in exercise.source
+    assert answer.source == "" and answer.outputs == []
+    assert after.source == "AFTER"
+
+
+def test_citations_and_references_become_text() -> None:
+    bibliography = learner.read_bibliography(ROOT / "book" / "references.bib")
+    text = learner.plain_roles(
+        "As {cite}`odena2016deconvolution` and {cite:p}`dumoulin2016guide, shi2016realtime` "
+        "show; see the {ref}`last section <separable>` and {func}`convtranspose.cpu.pack`.",
+        bibliography,
+    )
+    assert text == (
+        "As (Odena et al., 2016) and (Dumoulin and Visin, 2016; Shi et al., 2016) show; "
+        "see the last section and `convtranspose.cpu.pack`."
+    )
+
+
+#: What JupyterLab would show raw: a MyST directive's fence, its options, a role.
+RAW_MYST = re.compile(r"[`:~]{3,}\{[\w-]+\}|^\s*:(label|class):|\{[\w:-]+\}`", re.MULTILINE)
+
+
+def test_learner_copies_open_in_jupyterlab_without_raw_myst(tmp_path: Path) -> None:
+    bibliography = learner.read_bibliography(ROOT / "book" / "references.bib")
+    learner.write_learner_copies(ROOT / "notebooks", tmp_path, bibliography)
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        original = nbformat.read(path, as_version=4)
+        exercises = sum(c.source.count("{exercise}") for c in original.cells)
+        copy = nbformat.read(tmp_path / path.name, as_version=4)
+        nbformat.validate(copy)
+        raw = [
+            m.group(0)
+            for c in copy.cells
+            if c.cell_type == "markdown"
+            for m in RAW_MYST.finditer(c.source)
+        ]
+        assert not raw, f"{path.name}: raw MyST in the learner copy: {raw[:5]}"
+        titles = [i for i, c in enumerate(copy.cells) if "**Exercise " in c.source]
+        assert len(titles) == exercises >= 1, f"{path.name}: {len(titles)} of {exercises} exercises"
+        for i in titles:
+            answer = copy.cells[i + 1]
+            assert answer.cell_type == "code" and answer.source == "", f"{path.name}: cell {i + 1}"

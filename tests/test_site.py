@@ -154,7 +154,12 @@ def test_site_is_built_with_pages() -> None:
         unavailable(f"no built site in {SITE}: run `make book` first")
     notebooks = [p for p in PAGES if p.startswith("notebooks/")]
     assert len(notebooks) >= 4, f"only {len(notebooks)} chapter pages in {SITE}"
-    for page in ("book/api.html", "book/bibliography.html", "book/workshop.html", "search.html"):
+    for page in (
+        "book/api/index.html",
+        "book/bibliography.html",
+        "book/workshop.html",
+        "search.html",
+    ):
         assert page in PAGES, f"{page} missing from the built site"
 
 
@@ -219,7 +224,7 @@ def test_chapters_have_math_and_solutions(browser, site_url: str) -> None:
 #: Widths at which the theme hides the chapter list behind its toggle (phone, tablet).
 NARROW_WIDTHS = (400, 800)
 #: Pages on which the toggle is tried: the home page, a chapter, and a reference page.
-TOGGLE_PAGES = ("book/intro.html", "notebooks/02-unit-stride.html", "book/api.html")
+TOGGLE_PAGES = ("book/intro.html", "notebooks/02-unit-stride.html", "book/api/public.html")
 
 
 @contextlib.contextmanager
@@ -288,6 +293,7 @@ def test_no_page_is_wider_than_a_phone(browser, site_url: str) -> None:
 
 
 def test_search_finds_output_padding(browser, site_url: str) -> None:
+    """A parameter's name finds the chapter that explains it first, the API pages after."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -297,7 +303,10 @@ def test_search_finds_output_padding(browser, site_url: str) -> None:
     )
     _screenshot(browser, "search-output_padding")
     hrefs = [r.find_element(By.TAG_NAME, "a").get_attribute("href") for r in results]
-    assert any("/notebooks/" in h for h in hrefs), f"no chapter among the results: {hrefs}"
+    assert "/notebooks/" in hrefs[0], f"the first result is not a chapter: {hrefs}"
+    api = [i for i, h in enumerate(hrefs) if "/book/api/" in h]
+    chapters = [i for i, h in enumerate(hrefs) if "/notebooks/" in h]
+    assert not api or max(chapters) < min(api), f"an API page outranks a chapter: {hrefs}"
 
 
 def test_no_page_refers_to_resources_on_another_host() -> None:
@@ -316,10 +325,10 @@ def test_no_page_refers_to_resources_on_another_host() -> None:
     assert not found, "resources from other hosts:\n" + "\n".join(found)
 
 
-def test_api_page_documents_every_public_module() -> None:
-    """book/api.md is written by hand: a new module of the package must be added to it."""
+def test_api_pages_document_every_public_module() -> None:
+    """book/api/*.md are written by hand: a new module of the package must be added to one."""
     package = ROOT / "src" / "convtranspose"
-    api = (ROOT / "book" / "api.md").read_text()
+    api = "\n".join(p.read_text() for p in sorted((ROOT / "book" / "api").glob("*.md")))
     documented = set(re.findall(r"automodule:: (convtranspose[\w.]*)", api))
     modules = {
         "convtranspose" + ("" if p.stem == "__init__" else "." + p.stem)
@@ -327,4 +336,95 @@ def test_api_page_documents_every_public_module() -> None:
         if p.stem == "__init__" or not p.stem.startswith("_")
     }
     modules |= {f"convtranspose.{p.parent.name}" for p in package.glob("*/__init__.py")}
-    assert modules <= documented, f"add to book/api.md: {sorted(modules - documented)}"
+    assert modules <= documented, f"add to a page of book/api/: {sorted(modules - documented)}"
+
+
+def test_every_api_page_is_in_the_table_of_contents() -> None:
+    toc = (ROOT / "_toc.yml").read_text()
+    pages = sorted(p.stem for p in (ROOT / "book" / "api").glob("*.md"))
+    missing = [p for p in pages if f"file: book/api/{p}\n" not in toc]
+    assert len(pages) > 1 and not missing, f"add to _toc.yml: {missing}"
+
+
+#: A line of code in a notebook fits a phone-free text column without scrolling at this length.
+CODE_LINE_LIMIT = 88
+
+
+def test_notebook_code_lines_fit_the_column() -> None:
+    import nbformat
+
+    long = [
+        f"{path.name}, cell {cell.get('id', i)}: {len(line)} characters: {line[:60]}..."
+        for path in sorted((ROOT / "notebooks").glob("*.ipynb"))
+        for i, cell in enumerate(nbformat.read(path, as_version=4).cells)
+        if cell.cell_type == "code"
+        for line in cell.source.splitlines()
+        if len(line) > CODE_LINE_LIMIT
+    ]
+    assert not long, f"code lines over {CODE_LINE_LIMIT} characters:\n" + "\n".join(long)
+
+
+def test_notebooks_mark_tests_with_tags_not_comments() -> None:
+    """nbval's markers are cell tags (``nbval-ignore-output``): a comment would show on the page."""
+    import nbformat
+
+    marked = [
+        f"{path.name}, cell {cell.get('id', i)}"
+        for path in sorted((ROOT / "notebooks").glob("*.ipynb"))
+        for i, cell in enumerate(nbformat.read(path, as_version=4).cells)
+        if re.search(r"#\s*NBVAL_", cell.source)
+    ]
+    assert not marked, "NBVAL comments (use the cell tag instead):\n" + "\n".join(marked)
+
+
+def _built(pages: list[str]) -> dict[str, str]:
+    if not PAGES:
+        unavailable(f"no built site in {SITE}: run `make book` first")
+    return {page: (SITE / page).read_text(encoding="utf-8") for page in pages}
+
+
+def test_no_test_marker_or_double_numbering_on_any_page() -> None:
+    """Headings carry the book's numbers only ("9.2. Scatter", never "9.2. 1. Scatter"), and no
+    nbval marker shows in rendered code."""
+    numbered_twice = re.compile(
+        r'<span class="section-number">[\d.]+\s*</span>\s*(\d+|[IVX]+)[.)]\s'
+    )
+    found = [
+        f"{page}: {problem}"
+        for page, text in _built(PAGES).items()
+        for problem in (["a test marker (NBVAL_)"] if "NBVAL_" in text else [])
+        + [m.group(0) for m in numbered_twice.finditer(text)]
+    ]
+    assert not found, "\n".join(found)
+
+
+#: Sentences of torch's docstrings that a subclass inherits when its method has none of its own.
+TORCH_BOILERPLATE = (
+    "Return the extra representation of the module",  # nn.Module.extra_repr
+    "Define the computation performed at every call",  # nn.Module.forward
+)
+
+
+def test_api_pages_carry_no_inherited_boilerplate() -> None:
+    pages = _built([p for p in PAGES if p.startswith("book/api/")])
+    assert len(pages) > 1, "the API reference is not split into pages under book/api/"
+    found = [
+        f"{page}: {s!r}" for page, text in pages.items() for s in TORCH_BOILERPLATE if s in text
+    ]
+    assert not found, "torch's docstrings on the API pages:\n" + "\n".join(found)
+
+
+#: Chapter 11 is a lesson, not a lab log: its prose and exercises stay near 3,000 words (the
+#: run history lives in book/lab-notes.md).
+LESSON_WORDS = 3200
+
+
+def test_chapter_11_is_a_lesson_not_a_log() -> None:
+    import nbformat
+
+    cells = nbformat.read(ROOT / "notebooks" / "11-fast-cpu.ipynb", as_version=4).cells
+    prose = "\n".join(c.source for c in cells if c.cell_type == "markdown")
+    words = len(prose.split())
+    assert words <= LESSON_WORDS, f"chapter 11 has {words} words of prose (at most {LESSON_WORDS})"
+    for log_phrase in ("seeds 81", "not met", "over three runs"):
+        assert log_phrase not in prose, f"chapter 11 reads as a run log: {log_phrase!r}"

@@ -61,7 +61,7 @@ def draw_speedups(report: dict, candidate: str = "chosen") -> Figure:
     ax.barh(y, ratios, color=colors, alpha=0.8)
     ax.axvline(1.0, color="black", linewidth=1)
     ax.axvline(geomean, color="tab:blue", linestyle="--", label=f"geometric mean {geomean:.2f}x")
-    ax.set_yticks(y, [f"{n}  ({a})" for n, a in zip(names, chosen, strict=True)], fontsize=8)
+    ax.set_yticks(y, [f"{n}  ({a})" for n, a in zip(names, chosen, strict=True)], fontsize=9)
     ax.set_xscale("log", base=2)
     low, high = min([*ratios, 1.0]) / 1.3, max([*ratios, 1.0]) * 1.3
     steps = (0.125, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 8.0, 16.0)
@@ -75,7 +75,7 @@ def draw_speedups(report: dict, candidate: str = "chosen") -> Figure:
         else "torch.nn.functional.conv_transpose1d"
     )
     ax.set_xlabel(f"speed-up over {over} (log scale)")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="lower right", fontsize=9)
     fig.tight_layout()
     fig.plotted = {"names": names, "speedups": ratios, "geomean": geomean, "algorithms": chosen}
     return fig
@@ -100,9 +100,9 @@ def draw_throughput(report: dict, candidates: tuple[str, ...] = ("torch", "chose
     if gemm:
         ax.scatter(gemm, y, marker="|", s=160, linewidths=2.5, color="black", zorder=3,
                    label="its matrix multiply alone")  # fmt: skip
-    ax.set_yticks(y, names, fontsize=8)
+    ax.set_yticks(y, names, fontsize=9)
     ax.set_xlabel("GFLOP/s (2 x multiply-adds / best time)")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3, fontsize=8)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3, fontsize=9)
     fig.tight_layout()
     fig.plotted = {
         "names": names, "gflops": table, "matmul_gflops": ceiling, "gemm_only_gflops": gemm,
@@ -126,20 +126,20 @@ def draw_algorithm_map(report: dict) -> Figure:
     algorithms = [a for a in report["results"][0]["speedup"] if a not in modules]
     grid = [[r["speedup"][a] for a in algorithms] for r in report["results"]]
     chosen = [r.get("chosen") for r in report["results"]]
-    fig, ax = plt.subplots(figsize=(1.1 * len(algorithms) + 3, 0.32 * len(names) + 1.6))
+    fig, ax = plt.subplots(figsize=(0.62 * len(algorithms) + 2.6, 0.3 * len(names) + 1.6))
     logs = np.log2(np.array(grid))
     ax.imshow(logs, cmap="RdYlGn", vmin=-2, vmax=2, aspect="auto")
     for i, row in enumerate(grid):
         for j, value in enumerate(row):
             dark = abs(math.log2(value)) > 1.5  # the ends of the colour scale: white text
             ax.text(
-                j, i, f"{value:.2f}", ha="center", va="center", fontsize=7,
+                j, i, f"{value:.2f}", ha="center", va="center", fontsize=9,
                 color="white" if dark else "black",
             )  # fmt: skip
             if algorithms[j] == chosen[i]:
                 ax.add_patch(_outline(j, i))
-    ax.set_xticks(range(len(algorithms)), algorithms, rotation=30, ha="right", fontsize=8)
-    ax.set_yticks(range(len(names)), names, fontsize=8)
+    ax.set_xticks(range(len(algorithms)), algorithms, rotation=30, ha="right", fontsize=9)
+    ax.set_yticks(range(len(names)), names, fontsize=9)
     ax.set_title("speed-up over torch per algorithm (outlined: the rule's choice)", fontsize=9)
     fig.tight_layout()
     fig.plotted = {"names": names, "algorithms": algorithms, "speedups": grid, "chosen": chosen}
@@ -190,7 +190,7 @@ def draw_cuda_speedups(report: dict) -> Figure:
         for label, row in table.items()
     }
     fig, axes = plt.subplots(
-        len(precisions), 1, figsize=(9, 2.6 * len(precisions) + 1.2), sharex=True, squeeze=False
+        len(precisions), 1, figsize=(7.5, 2.6 * len(precisions) + 1.2), sharex=True, squeeze=False
     )
     x = np.arange(len(names))
     for ax, label in zip(axes[:, 0], precisions, strict=True):
@@ -204,9 +204,9 @@ def draw_cuda_speedups(report: dict) -> Figure:
         ax.axhline(1.0, color="black", linewidth=0.8)
         ax.set_yscale("log", base=2)
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}x"))
-        ax.set_ylabel(f"{label}\ncuDNN time / ours", fontsize=8)
-        ax.legend(fontsize=7, loc="upper left", title="geometric mean", title_fontsize=7)
-    axes[-1, 0].set_xticks(x, names, rotation=30, ha="right", fontsize=8)
+        ax.set_ylabel(f"{label}\ncuDNN time / ours", fontsize=9)
+        ax.legend(fontsize=9, loc="upper left", title="geometric mean", title_fontsize=9)
+    axes[-1, 0].set_xticks(x, names, rotation=30, ha="right", fontsize=9)
     gpu = report.get("machine", {}).get("gpu") or report.get("gpu", "GPU")
     fig.suptitle(f"{gpu}: speed-up over torch (cuDNN) per shape and precision", fontsize=9)
     fig.tight_layout()

@@ -74,6 +74,10 @@ class Drawing:
         return {c.col: c.style for c in self.cells if c.row == row}
 
 
+#: The widest figure, in inches: the book's text column at 100 dpi.
+MAX_WIDTH = 7.5
+
+
 def render(drawing: Drawing, label_width: float = 3.0, size: float = 0.5) -> Figure:
     """Draw ``drawing`` as a matplotlib figure (through pyplot, so ``plt.show()``
     displays it) and attach the drawing as ``fig.drawing``. Does not show it."""
@@ -82,6 +86,10 @@ def render(drawing: Drawing, label_width: float = 3.0, size: float = 0.5) -> Fig
     first, last = min(cols, default=0), max(cols, default=0)
     header = 0.8 if drawing.column_labels else 0.0
     width = last - first + 1 + label_width
+    # At most the text column's width (7.5 in at the book's 100 dpi), so that the figure is
+    # not scaled down on the page and its 9-10 pt text displays at that size; cells shrink
+    # to fit, down to 0.36 in (a 10 pt number still fits).
+    size = max(min(size, (MAX_WIDTH - 0.4) / width), min(size, 0.36))
     fig_width = max(size * width + 0.4, 0.075 * len(drawing.title) + 0.4)  # room for the title
     fig, ax = plt.subplots(figsize=(fig_width, size * (n_rows + header) + 0.6))
     for cell in drawing.cells:
@@ -102,7 +110,7 @@ def render(drawing: Drawing, label_width: float = 3.0, size: float = 0.5) -> Fig
     for row, label in enumerate(drawing.row_labels):
         ax.text(first - 0.3, -row + 0.5, label, ha="right", va="center", fontsize=9)
     for col, label in drawing.column_labels.items():
-        ax.text(col + 0.5, 1.3, label, ha="center", va="center", fontsize=7, color="#666666")
+        ax.text(col + 0.5, 1.3, label, ha="center", va="center", fontsize=9, color="#666666")
     ax.set_xlim(first - label_width, last + 1.1)
     ax.set_ylim(-n_rows + 0.9, 1 + header + 0.1)
     ax.set_aspect("equal")

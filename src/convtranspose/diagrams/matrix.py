@@ -52,9 +52,9 @@ def _heatmap(
                              values.flatten().tolist(), strict=True):  # fmt: skip
         if value != 0:
             colour = "white" if abs(value) > 0.6 * bound else "black"  # readable on dark cells
-            ax.text(c, r, fmt(value), ha="center", va="center", fontsize=8, color=colour)
-    ax.set_xticks(range(len(cols)), cols, rotation=90, fontsize=8)
-    ax.set_yticks(range(len(rows)), rows, fontsize=8)
+            ax.text(c, r, fmt(value), ha="center", va="center", fontsize=9, color=colour)
+    ax.set_xticks(range(len(cols)), cols, rotation=90, fontsize=9)
+    ax.set_yticks(range(len(rows)), rows, fontsize=9)
     ax.set_xticks([x - 0.5 for x in range(1, len(cols))], minor=True)
     ax.set_yticks([y - 0.5 for y in range(1, len(rows))], minor=True)
     ax.grid(which="minor", color="#dddddd", linewidth=0.5)

@@ -149,7 +149,7 @@ def draw_upsampled(
             if table is None
             else "\nphase means " + " ".join(f"{v:.2f}" for row in table for v in row)
         )
-        ax.set_title(name + caption, fontsize=8)
+        ax.set_title(name + caption, fontsize=9)
         fig.pixels[name], fig.phase_means[name] = shown.tolist(), table
     fig.tight_layout()
     return fig
