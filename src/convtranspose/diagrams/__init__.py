@@ -65,3 +65,8 @@ __all__ = [
 from .two_d import draw_crop_2d, draw_stamps_2d, draw_upsampled
 
 __all__ += ["draw_crop_2d", "draw_stamps_2d", "draw_upsampled"]
+
+# Part V (chapters 15 and 16): the frequency view and the audio upsampler.
+from .spectra import draw_insertion_spectra, draw_response, draw_spectrograms
+
+__all__ += ["draw_insertion_spectra", "draw_response", "draw_spectrograms"]
