@@ -94,7 +94,7 @@ def draw_spectrograms(
     """One spectrogram per signal (dB, :func:`~convtranspose.audio.spectrogram`), side by
     side, with dashed lines at ``marks`` (Hz). ``fig.spectrograms`` maps each title to the
     array drawn."""
-    fig, axes = plt.subplots(1, len(signals), figsize=(2.6 * len(signals), 3), squeeze=False)
+    fig, axes = plt.subplots(1, len(signals), figsize=(2.1 * len(signals), 2.5), squeeze=False)
     fig.spectrograms = {}
     for ax, (title, signal) in zip(axes[0], signals.items(), strict=True):
         power = spectrogram(signal.detach().reshape(-1).float())
