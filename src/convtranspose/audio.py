@@ -38,6 +38,7 @@ __all__ = [
     "wav_data_uri",
 ]
 
+#: The four upsampling layers of :class:`Upsampler`, by name.
 UPSAMPLERS = (
     "transposed, K multiple of s",
     "transposed, K not a multiple",
@@ -89,7 +90,7 @@ class Upsampler(nn.Module):
     """``conv(1->C, 9) -> ReLU -> upsample x stride (C->C) -> ReLU -> conv(C->1, 9)``, with
     the upsampling layer one of :data:`UPSAMPLERS`: a transposed convolution with kernel
     ``2*stride`` or ``2*stride - 1``, nearest repetition then ``conv1d`` of kernel 3, or a
-    ``conv1d`` to ``C*stride`` channels then :func:`pixel_shuffle1d`, ICNR-initialised.
+    ``conv1d`` to ``C*stride`` channels then :func:`~convtranspose.spectral.pixel_shuffle1d`, ICNR-initialised.
     Input ``(N, 1, L)``, output ``(N, 1, L*stride)``."""
 
     def __init__(self, kind: str, stride: int = 4, channels: int = 8):

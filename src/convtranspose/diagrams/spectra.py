@@ -26,7 +26,7 @@ POINTS = 1024  # frequencies drawn: the DTFT sampled on one grid for every panel
 
 
 def _magnitude(signal: Tensor) -> tuple[Tensor, Tensor]:
-    """``(omega, X)`` at :data:`POINTS` frequencies over ``[0, 2*pi)`` of a 1-d signal."""
+    """``(omega, X)`` at ``POINTS`` frequencies over ``[0, 2*pi)`` of a 1-d signal."""
     return frequency_response(signal, POINTS)
 
 
@@ -34,7 +34,7 @@ def draw_insertion_spectra(signal: Tensor, kernel: Tensor, stride: int, padding:
     """Three magnitude spectra one above the other: ``signal``, ``signal`` with ``stride - 1``
     zeros inserted (its images at ``2*pi*j/stride`` marked), and the transposed convolution's
     output (insertion filtered by ``kernel``). ``fig.spectra`` maps each title to
-    ``(omega, magnitude)`` on one grid of :data:`POINTS` frequencies (padding 0: the output's
+    ``(omega, magnitude)`` on one grid of ``POINTS`` frequencies (padding 0: the output's
     spectrum is then exactly the inserted one times ``|W|``); ``fig.signals`` maps each title
     to the signal it is of."""
     x = signal.reshape(-1).double()
