@@ -94,6 +94,8 @@ def test_upsamplers_shapes_and_init(kind, stride) -> None:
 def test_upsampler_rejects_unknown_kind() -> None:
     with pytest.raises(ValueError, match="kind"):
         Upsampler("sinc")
+    with pytest.raises(ValueError, match="stride must be even"):
+        Upsampler(UPSAMPLERS[0], 3)
 
 
 def test_training_lowers_the_loss() -> None:

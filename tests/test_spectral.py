@@ -103,6 +103,13 @@ def test_insertion_makes_images(stride, seed) -> None:
     assert torch.allclose(torch.fft.fft(spread), torch.fft.fft(x).repeat(stride))
 
 
+def test_a_kernel_is_one_kernel() -> None:
+    with pytest.raises(ValueError, match="one kernel"):
+        checkerboard_free(torch.ones(2, 1, 3), 2)
+    with pytest.raises(ValueError, match="at least one tap"):
+        frequency_response([])
+
+
 def test_dilated() -> None:
     assert dilated([1.0, 2.0, 3.0], 2).tolist() == [1.0, 0.0, 2.0, 0.0, 3.0]
 

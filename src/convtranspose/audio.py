@@ -98,6 +98,10 @@ class Upsampler(nn.Module):
         if kind not in UPSAMPLERS:
             raise ValueError(f"kind must be one of {UPSAMPLERS}, got {kind!r}")
         self.kind, self.stride = kind, checked_sizes(stride=stride)["stride"]
+        if self.stride % 2:
+            raise ValueError(
+                f"stride must be even (the output is then exactly L*stride), got {stride}"
+            )
         s, c = self.stride, channels
         self.encode = nn.Conv1d(1, c, 9, padding=4)
         self.decode = nn.Conv1d(c, 1, 9, padding=4)

@@ -43,7 +43,12 @@ INTERPOLATIONS = ("nearest", "linear", "cubic")
 
 def _taps(kernel: Tensor | list[float]) -> Tensor:
     """A 1-d float64 tensor of kernel taps from a list or a ``(..., K)`` tensor of one kernel."""
-    taps = torch.as_tensor(kernel, dtype=torch.float64).reshape(-1)
+    taps = torch.as_tensor(kernel, dtype=torch.float64)
+    if any(size != 1 for size in taps.shape[:-1]):
+        raise ValueError(
+            f"kernel must be one kernel, (K,) or (1, 1, K), got shape {list(taps.shape)}"
+        )
+    taps = taps.reshape(-1)
     if taps.numel() == 0:
         raise ValueError("kernel must hold at least one tap")
     return taps
