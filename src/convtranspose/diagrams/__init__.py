@@ -23,6 +23,7 @@ from .signature import (
     draw_output_padding_choices,
     draw_weight_blocks,
 )
+from .spectra import draw_insertion_spectra, draw_response, draw_spectrograms
 from .stamps import describe, draw_crop, draw_sliding_window, draw_stamps
 
 __all__ = [
@@ -65,3 +66,7 @@ __all__ = [
 from .two_d import draw_crop_2d, draw_stamps_2d, draw_upsampled
 
 __all__ += ["draw_crop_2d", "draw_stamps_2d", "draw_upsampled"]
+
+# Part V (chapters 15 and 16): the frequency view and the audio upsampler.
+
+__all__ += ["draw_insertion_spectra", "draw_response", "draw_spectrograms"]
