@@ -42,12 +42,19 @@ def test_stamps_add_up_to_torchs_output(h, w, kh, kw, sh, sw, seed) -> None:
             stamp
             == F.conv_transpose2d(one[None, None], k[None, None], stride=(sh, sw))[0, 0].tolist()
         )
-    # the last panel of the drawing is the sum, cell for cell
+    # the drawing's sum panel holds torch's output, cell for cell, and each stamp's panel
+    # holds that stamp's nonzero values
     height, width = expected.shape
-    left = h * w * (width + 1)
+    top, left = fig.panels["sum"]
     for t in range(height):
-        row = fig.drawing.row(t)
+        row = fig.drawing.row(top + t)
         assert [row[left + u] for u in range(width)] == [str(int(v)) for v in expected[t].tolist()]
+    for (i, j), stamp in fig.stamps.items():
+        top, left = fig.panels[f"x[{i},{j}] = {int(x[i, j])}"]
+        for t in range(height):
+            row = fig.drawing.row(top + t)
+            drawn = [row[left + u] for u in range(width)]
+            assert drawn == [str(int(v)) if v else "" for v in stamp[t]]
     plt.close("all")
 
 

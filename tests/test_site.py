@@ -364,6 +364,36 @@ def test_notebook_code_lines_fit_the_column() -> None:
     assert not long, f"code lines over {CODE_LINE_LIMIT} characters:\n" + "\n".join(long)
 
 
+#: The text column's width at a desktop window (772 px at 1400 px, measured in Chromium),
+#: less a margin: a wider figure is scaled down on the page, and its 9-10 pt text with it.
+FIGURE_WIDTH_LIMIT = 760
+
+
+def _displayed_width(output: dict) -> int:
+    """The width a PNG output is displayed at: its metadata's width (figures are stored at
+    2x with half their pixel width there), else its pixel width."""
+    import base64
+    import struct
+
+    png = base64.b64decode(output["data"]["image/png"])
+    width = struct.unpack(">I", png[16:20])[0]
+    return output.get("metadata", {}).get("image/png", {}).get("width", width)
+
+
+def test_notebook_figures_fit_the_text_column() -> None:
+    import nbformat
+
+    wide = [
+        f"{path.name}, cell {cell.get('id', i)}: {_displayed_width(output)} px"
+        for path in sorted((ROOT / "notebooks").glob("*.ipynb"))
+        for i, cell in enumerate(nbformat.read(path, as_version=4).cells)
+        for output in cell.get("outputs", [])
+        if "image/png" in output.get("data", {})
+        if _displayed_width(output) > FIGURE_WIDTH_LIMIT
+    ]
+    assert not wide, f"figures over {FIGURE_WIDTH_LIMIT} px wide:\n" + "\n".join(wide)
+
+
 def test_notebooks_mark_tests_with_tags_not_comments() -> None:
     """nbval's markers are cell tags (``nbval-ignore-output``): a comment would show on the page."""
     import nbformat

@@ -52,13 +52,15 @@ class Cell:
 
 @dataclass
 class Drawing:
-    """What a figure shows: a title, one label per row, the cells, and optional
-    labels over the columns (e.g. positions in the output)."""
+    """What a figure shows: a title, one label per row, the cells, optional labels over
+    the columns (e.g. positions in the output) and optional notes, text without a box at
+    ``(row, column)`` (e.g. the title of a panel below the first)."""
 
     title: str
     row_labels: list[str]
     cells: list[Cell] = field(default_factory=list)
     column_labels: dict[float, str] = field(default_factory=dict)
+    notes: dict[tuple[int, float], str] = field(default_factory=dict)
 
     def add(self, row: int, col: float, text: str, style: str) -> None:
         if style not in STYLES:
@@ -111,6 +113,8 @@ def render(drawing: Drawing, label_width: float = 3.0, size: float = 0.5) -> Fig
         ax.text(first - 0.3, -row + 0.5, label, ha="right", va="center", fontsize=9)
     for col, label in drawing.column_labels.items():
         ax.text(col + 0.5, 1.3, label, ha="center", va="center", fontsize=9, color="#666666")
+    for (row, col), note in drawing.notes.items():
+        ax.text(col + 0.5, -row + 0.3, note, ha="center", va="center", fontsize=9, color="#666666")
     ax.set_xlim(first - label_width, last + 1.1)
     ax.set_ylim(-n_rows + 0.9, 1 + header + 0.1)
     ax.set_aspect("equal")

@@ -91,12 +91,16 @@ def draw_response(kernels: Mapping[str, Tensor], stride: int, dilation: int = 1)
 def draw_spectrograms(
     signals: Mapping[str, Tensor], sample_rate: int, marks: list[float] = ()
 ) -> Figure:
-    """One spectrogram per signal (dB, :func:`~convtranspose.audio.spectrogram`), side by
-    side, with dashed lines at ``marks`` (Hz). ``fig.spectrograms`` maps each title to the
-    array drawn."""
-    fig, axes = plt.subplots(1, len(signals), figsize=(2.1 * len(signals), 2.5), squeeze=False)
+    """One spectrogram per signal (dB, :func:`~convtranspose.audio.spectrogram`), at most
+    three to a row (so the figure fits the text column), with dashed lines at ``marks``
+    (Hz). ``fig.spectrograms`` maps each title to the array drawn."""
+    n_cols = min(3, len(signals))
+    n_rows = -(-len(signals) // n_cols)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(2.4 * n_cols, 2.3 * n_rows), squeeze=False)
+    for ax in axes.flat[len(signals) :]:
+        ax.axis("off")
     fig.spectrograms = {}
-    for ax, (title, signal) in zip(axes[0], signals.items(), strict=True):
+    for ax, (title, signal) in zip(axes.flat, signals.items(), strict=False):
         power = spectrogram(signal.detach().reshape(-1).float())
         fig.spectrograms[title] = power
         seconds = signal.numel() / sample_rate
@@ -111,8 +115,9 @@ def draw_spectrograms(
         )
         for hz in marks:
             ax.axhline(hz, color="#6fa8dc", linestyle="--", linewidth=0.8)
-        ax.set_title(title, fontsize=8)
+        ax.set_title(title, fontsize=9)
         ax.set_xlabel("s")
-    axes[0][0].set_ylabel("Hz")
+    for row in axes:
+        row[0].set_ylabel("Hz")
     fig.tight_layout()
     return fig

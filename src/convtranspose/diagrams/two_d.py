@@ -35,9 +35,12 @@ def draw_stamps_2d(
 ) -> Figure:
     """Overlap-add in 2-d: one panel per input pixel, its kernel scaled by the pixel and
     placed with its corner at ``(i*stride_h, j*stride_w)`` on the full output, then a panel
-    with the sum. ``fig.stamps`` maps ``(i, j)`` to that pixel's stamp (a full-size grid,
-    zeros where it does not reach) and ``fig.sum`` is the sum, all computed by
-    :func:`~convtranspose.reference.conv_transpose2d` (no padding)."""
+    with the sum. The stamps' panels are laid out as the pixels are (pixel ``(i, j)``'s in
+    panel row ``i``, column ``j``), the sum to the right of the first row, which keeps the
+    figure within the text column. ``fig.stamps`` maps ``(i, j)`` to that pixel's stamp (a
+    full-size grid, zeros where it does not reach), ``fig.sum`` is the sum, all computed by
+    :func:`~convtranspose.reference.conv_transpose2d` (no padding), and ``fig.panels`` maps
+    each panel's title to its top row and left column in ``fig.drawing``."""
     x, w = _grid(input), _grid(kernel)
     s_h, s_w = pair(stride, "stride")
 
@@ -52,26 +55,35 @@ def draw_stamps_2d(
             stamps[(i, j)] = transposed(one)
     total = transposed(x)
     height, width = total.shape
-    panels = [
-        *[(f"x[{i},{j}] = {fmt(x[i, j])}", g) for (i, j), g in stamps.items()],
-        ("sum", total),
-    ]
+    # Panel (i, j) starts at row i*(height+2) (a row for the next panel's title between)
+    # and column j*(width+1) (one empty column between).
+    panels = {
+        **{
+            f"x[{i},{j}] = {fmt(x[i, j])}": (i * (height + 2), j * (width + 1), g)
+            for (i, j), g in stamps.items()
+        },
+        "sum": (0, x.shape[1] * (width + 1), total),
+    }
+    n_rows = x.shape[0] * (height + 2) - 2
     drawing = Drawing(
         f"2-d stamps: {x.shape[0]}x{x.shape[1]} input, {w.shape[0]}x{w.shape[1]} kernel, "
         f"stride {(s_h, s_w)}",
-        [f"row {t}" for t in range(height)],
+        [f"row {t % (height + 2)}" if t % (height + 2) < height else "" for t in range(n_rows)],
     )
-    for p, (title, grid) in enumerate(panels):
-        left = p * (width + 1)
-        drawing.column_labels[left] = title
+    for title, (top, left, grid) in panels.items():
+        if top == 0:
+            drawing.column_labels[left] = title
+        else:
+            drawing.notes[(top - 1, left)] = title
         for t in range(height):
             for u in range(width):
                 value = grid[t, u].item()
                 style = "sum" if title == "sum" else ("stamp" if value else "empty")
-                drawing.add(t, left + u, fmt(value) if value or title == "sum" else "", style)
+                drawing.add(top + t, left + u, fmt(value) if value or title == "sum" else "", style)
     fig = render(drawing, label_width=2.0, size=0.32)
     fig.stamps = {k: g.tolist() for k, g in stamps.items()}
     fig.sum = total.tolist()
+    fig.panels = {title: (top, left) for title, (top, left, _) in panels.items()}
     return fig
 
 
@@ -130,9 +142,9 @@ def draw_upsampled(
     if not images:
         raise ValueError("images must hold at least one named image")
     largest = max(img.shape[-1] for img in images.values())
-    panel = min(2.6, MAX_WIDTH / len(images))  # at most the text column's width in all
+    panel = min(2.6, (MAX_WIDTH - 0.3) / len(images))  # within the text column, titles too
     fig, axes = plt.subplots(
-        1, len(images), figsize=(panel * len(images), panel + 0.4), squeeze=False
+        1, len(images), figsize=(panel * len(images), panel + 0.9), squeeze=False
     )
     fig.pixels, fig.phase_means = {}, {}
     for ax, (name, image) in zip(axes[0], images.items(), strict=True):
@@ -150,7 +162,7 @@ def draw_upsampled(
         caption = (
             ""
             if table is None
-            else "\nphase means " + " ".join(f"{v:.2f}" for row in table for v in row)
+            else "\nphase means\n" + "\n".join(" ".join(f"{v:.2f}" for v in row) for row in table)
         )
         ax.set_title(name + caption, fontsize=9)
         fig.pixels[name], fig.phase_means[name] = shown.tolist(), table
