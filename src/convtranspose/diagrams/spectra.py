@@ -83,7 +83,7 @@ def draw_response(kernels: Mapping[str, Tensor], stride: int, dilation: int = 1)
     ax.set_xticks([j * math.pi / 2 for j in range(5)], ["0", "π/2", "π", "3π/2", "2π"])
     ax.set_xlabel(f"ω; dotted: 2πj/{stride}, dot = zero there, cross = not")
     ax.set_ylabel("|W(ω)|")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     fig.tight_layout()
     return fig
 
