@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from torch import Tensor
 
 from ..matrix import conv1d_matrix, conv_transpose1d_matrix, matching_output_padding
-from .grid import MAX_WIDTH, fmt
+from .grid import fmt
 
 __all__ = ["draw_matrix_pair", "matrix_labels"]
 
@@ -89,8 +89,7 @@ def draw_matrix_pair(
     output_padding = matching_output_padding(length, w.shape[2], stride, padding, dilation)
     t = conv_transpose1d_matrix(w, l_out, stride, padding, output_padding, groups, dilation)
     ys, xs = matrix_labels(c_out, l_out, "y"), matrix_labels(c_in, length, "x")
-    # Cells of 0.42-0.5 in, smaller where the pair would be wider than the text column.
-    size = min(0.42 if c_out * c_in == 1 else 0.5, (MAX_WIDTH - 2.5) / (c.shape[1] + t.shape[1]))
+    size = 0.42 if c_out * c_in == 1 else 0.5
     fig, axes = plt.subplots(
         1,
         2,

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from ..arguments2d import pair
 from ..images import phase_means
 from ..reference import conv_transpose2d
-from .grid import MAX_WIDTH, Drawing, fmt, render
+from .grid import Drawing, fmt, render
 
 __all__ = ["draw_crop_2d", "draw_stamps_2d", "draw_upsampled"]
 
@@ -130,10 +130,7 @@ def draw_upsampled(
     if not images:
         raise ValueError("images must hold at least one named image")
     largest = max(img.shape[-1] for img in images.values())
-    panel = min(2.6, MAX_WIDTH / len(images))  # at most the text column's width in all
-    fig, axes = plt.subplots(
-        1, len(images), figsize=(panel * len(images), panel + 0.4), squeeze=False
-    )
+    fig, axes = plt.subplots(1, len(images), figsize=(2.6 * len(images), 3.0), squeeze=False)
     fig.pixels, fig.phase_means = {}, {}
     for ax, (name, image) in zip(axes[0], images.items(), strict=True):
         image = image.detach().double().reshape(image.shape[-2:])
