@@ -7,9 +7,10 @@
 root, then each part's chapters and their sections, in order) is opened from a local server,
 left to finish typesetting its math (the site's own MathJax) and loading its images, printed
 to A4 with Chromium's ``Page.printToPDF`` (the site's print style hides the navigation), and
-the pages are merged with pypdf into one file with a bookmark per page. Solutions and other
-folded blocks are printed open (a closed fold prints as its one-line summary), unless
-``--collapsed`` is given.
+the pages are merged with pypdf into one file with a bookmark per page, under a bookmark per
+part. Solutions and other folded blocks are printed open (a closed fold prints as its one-line
+summary), unless ``--collapsed`` is given. A formula left as TeX source or rejected by MathJax,
+or an image that did not load, is reported as a problem and fails the run.
 
 Offline: the browser resolves no host but 127.0.0.1, and a page that asks for anything off
 the site (or gets an HTTP error) makes the run fail, naming the request. The browser is
@@ -34,8 +35,9 @@ from browser import INSTALL_HINT, browser_paths, network_problems, serve  # noqa
 
 DEFAULT_OUT = ROOT / "_build" / "pdf" / "transposed-convolution.pdf"
 
-#: Opens every fold, wraps code lines too long for the page, makes lazy images eager, then waits for MathJax's typesetting and every
-#: image (loaded or failed); answers the number of images that failed.
+#: Opens every fold, wraps code lines too long for the page, makes lazy images eager, then waits
+#: for MathJax's typesetting and every image (loaded or failed). Answers what would print wrong:
+#: the images that failed, the formulas left as TeX source, and the formulas MathJax rejected.
 _SETTLE = """
 const [expand, done] = [arguments[0], arguments[arguments.length - 1]];
 if (expand) {  // sphinx-togglebutton's folds (solutions) and plain <details>
@@ -54,9 +56,16 @@ const images = [...document.images].map((img) => {
 });
 const math = window.MathJax && MathJax.startup && MathJax.startup.promise
   ? MathJax.startup.promise : Promise.resolve();
+const source = (e) => e.textContent.trim().slice(0, 60);
 Promise.all([math, ...images]).then(
-  () => done([...document.images].filter((img) => img.naturalWidth === 0).map((i) => i.src)),
-  (error) => done(String(error)));
+  () => done({
+    images: [...document.images].filter((img) => img.naturalWidth === 0).map((i) => i.src),
+    untypeset: [...document.querySelectorAll(".math")]
+      .filter((e) => !e.querySelector("mjx-container")).map(source),
+    rejected: [...document.querySelectorAll("mjx-merror")].map(
+      (e) => e.getAttribute("data-mjx-error") || source(e)),
+  }),
+  (error) => done({error: String(error)}));
 """
 
 #: A4 with 15 mm margins, backgrounds (code cells' shading) printed.
@@ -83,28 +92,60 @@ class Printed:
     problems: list[str] = field(default_factory=list)
 
 
-def toc_order(toc: Path) -> list[str]:
-    """The docnames of ``toc`` (a jupyter-book ``_toc.yml``) in reading order."""
+def _toc(toc: Path) -> list[tuple[str | None, list[str]]]:
+    """``toc`` (a jupyter-book ``_toc.yml``) as (part caption, its docnames) in reading order;
+    the root is a part of its own without a caption."""
     import yaml
 
     data = yaml.safe_load(toc.read_text())
-    order = [data["root"]]
 
-    def walk(entries: list[dict]) -> None:
+    def walk(entries: list[dict]) -> list[str]:
+        found = []
         for entry in entries:
             if "file" in entry:
-                order.append(entry["file"])
-            walk(entry.get("sections", []))
+                found.append(entry["file"])
+            found += walk(entry.get("sections", []))
+        return found
 
-    for part in data.get("parts", [{"chapters": data.get("chapters", [])}]):
-        walk(part.get("chapters", []))
-    return order
+    parts = data.get("parts", [{"chapters": data.get("chapters", [])}])
+    return [(None, [data["root"]])] + [
+        (part.get("caption"), walk(part.get("chapters", []))) for part in parts
+    ]
+
+
+def toc_order(toc: Path) -> list[str]:
+    """The docnames of ``toc`` (a jupyter-book ``_toc.yml``) in reading order."""
+    return [docname for _, docnames in _toc(toc) for docname in docnames]
+
+
+def toc_parts(toc: Path) -> dict[str, str | None]:
+    """The first docname of each part of ``toc``, mapped to the part's caption (``None`` for
+    the root and any part without one)."""
+    return {docnames[0]: caption for caption, docnames in _toc(toc) if docnames}
+
+
+def settle_problems(settled: dict) -> list[str]:
+    """What :data:`_SETTLE` found wrong with a page, one line each."""
+    if "error" in settled:
+        return [f"waiting for the page failed: {settled['error']}"]
+    return [
+        *(f"image did not load: {src}" for src in settled["images"]),
+        *(f"math not typeset (MathJax did not run?): {tex}" for tex in settled["untypeset"]),
+        *(f"math rejected by MathJax: {error}" for error in settled["rejected"]),
+    ]
 
 
 def print_book(
-    site: Path, out: Path, docnames: list[str], expand: bool = True, log=print
+    site: Path,
+    out: Path,
+    docnames: list[str],
+    parts: dict[str, str | None] | None = None,
+    expand: bool = True,
+    log=print,
 ) -> Printed:
-    """Print ``docnames`` (pages of the site built in ``site``) into the one PDF ``out``."""
+    """Print ``docnames`` (pages of the site built in ``site``) into the one PDF ``out``, with
+    a bookmark per page, under a bookmark per part where ``parts`` maps the page that opens a
+    part to its caption (:func:`toc_parts`)."""
     try:
         from pypdf import PdfReader, PdfWriter
         from selenium.common.exceptions import WebDriverException
@@ -121,7 +162,8 @@ def print_book(
 
     from browser import start_chromium
 
-    result, writer = Printed(), PdfWriter()
+    parts = parts or {}
+    result, writer, part = Printed(), PdfWriter(), None
     with tempfile.TemporaryDirectory() as profile, serve(site) as url:
         try:
             driver = start_chromium(Path(profile))
@@ -131,20 +173,23 @@ def print_book(
             for docname in docnames:
                 page_url = f"{url}{docname}.html"
                 driver.get(page_url)
-                broken = driver.execute_async_script(_SETTLE, expand)
-                if isinstance(broken, str):
-                    result.problems.append(f"{docname}: {broken}")
-                else:
-                    result.problems += [f"{docname}: image did not load: {s}" for s in broken]
+                settled = driver.execute_async_script(_SETTLE, expand)
                 result.problems += [
-                    f"{docname}: {p}" for p in network_problems(driver.get_log("performance"), url)
+                    f"{docname}: {p}"
+                    for p in [
+                        *settle_problems(settled),
+                        *network_problems(driver.get_log("performance"), url),
+                    ]
                 ]
                 pdf = driver.execute_cdp_cmd("Page.printToPDF", PRINT)["data"]
                 reader = PdfReader(io.BytesIO(base64.b64decode(pdf)))
                 first = len(writer.pages)
                 writer.append(reader)
+                if docname in parts:  # this page opens a part: its pages' bookmarks go below
+                    caption = parts[docname]
+                    part = caption and writer.add_outline_item(title=caption, page_number=first)
                 title = driver.title.split(" — ")[0].strip() or docname
-                writer.add_outline_item(title=title, page_number=first)
+                writer.add_outline_item(title=title, page_number=first, parent=part)
                 result.pages[docname] = len(reader.pages)
                 log(f"  {len(reader.pages):3d} pages  {docname}")
         finally:
@@ -194,8 +239,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.toc.is_file():
         parser.error(f"no table of contents at {args.toc}")
     docnames = args.only or toc_order(args.toc)
+    parts = {} if args.only else toc_parts(args.toc)
     try:
-        printed = print_book(args.site, args.out, docnames, expand=not args.collapsed)
+        printed = print_book(args.site, args.out, docnames, parts, expand=not args.collapsed)
     except UsageError as error:
         parser.error(str(error))
     for problem in printed.problems:
