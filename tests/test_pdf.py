@@ -212,7 +212,9 @@ def test_problems_are_caught_offline(tmp_path: Path):
     assert result.pages == {"broken": 1}  # still printed, so the PDF shows what went wrong
 
 
-@pytest.mark.skipif(not FULL, reason="prints the whole book (~30 s): set CONVTRANSPOSE_PDF=1")
+@pytest.mark.skipif(
+    not FULL, reason="prints the whole book (about a minute): set CONVTRANSPOSE_PDF=1"
+)
 def test_whole_book_as_make_pdf_prints_it(tmp_path: Path):
     """The command `make pdf` runs, on the built site: every page of _toc.yml, in order, a
     bookmark per part and per page, each title on its first page, and no problem."""

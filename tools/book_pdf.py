@@ -1,16 +1,16 @@
 """The book as one PDF, printed from the built website by headless Chromium.
 
     python tools/book_pdf.py [--site _build/html] [--out _build/pdf/transposed-convolution.pdf]
-                             [--only DOCNAME ...] [--collapsed]
+                             [--only DOCNAME ...]
 
 `make pdf` runs it after `make book`. Every page of the table of contents (``_toc.yml``: the
 root, then each part's chapters and their sections, in order) is opened from a local server,
 left to finish typesetting its math (the site's own MathJax) and loading its images, printed
 to A4 with Chromium's ``Page.printToPDF`` (the site's print style hides the navigation), and
 the pages are merged with pypdf into one file with a bookmark per page, under a bookmark per
-part. Solutions and other folded blocks are printed open (a closed fold prints as its one-line
-summary), unless ``--collapsed`` is given. A formula left as TeX source or rejected by MathJax,
-or an image that did not load, is reported as a problem and fails the run.
+part. Solutions and other folded blocks are printed open (a closed fold would print as its
+one-line summary). A formula left as TeX source or rejected by MathJax, or an image that did not
+load, is reported as a problem and fails the run.
 
 Offline: the browser resolves no host but 127.0.0.1, and a page that asks for anything off
 the site (or gets an HTTP error) makes the run fail, naming the request. The browser is
@@ -39,13 +39,12 @@ DEFAULT_OUT = ROOT / "_build" / "pdf" / "transposed-convolution.pdf"
 #: for MathJax's typesetting and every image (loaded or failed). Answers what would print wrong:
 #: the images that failed, the formulas left as TeX source, and the formulas MathJax rejected.
 _SETTLE = """
-const [expand, done] = [arguments[0], arguments[arguments.length - 1]];
-if (expand) {  // sphinx-togglebutton's folds (solutions) and plain <details>
-  for (const name of ["toggle-hidden", "toggle-button-hidden"]) {
-    document.querySelectorAll("." + name).forEach((e) => e.classList.remove(name));
-  }
-  document.querySelectorAll("details").forEach((d) => { d.open = true; });
+const done = arguments[arguments.length - 1];
+// sphinx-togglebutton's folds (solutions) and plain <details>, open
+for (const name of ["toggle-hidden", "toggle-button-hidden"]) {
+  document.querySelectorAll("." + name).forEach((e) => e.classList.remove(name));
 }
+document.querySelectorAll("details").forEach((d) => { d.open = true; });
 const style = document.createElement("style");  // paper does not scroll: wrap long code lines
 style.textContent = "pre { white-space: pre-wrap !important; overflow: visible !important; }";
 document.head.appendChild(style);
@@ -140,7 +139,6 @@ def print_book(
     out: Path,
     docnames: list[str],
     parts: dict[str, str | None] | None = None,
-    expand: bool = True,
     log=print,
 ) -> Printed:
     """Print ``docnames`` (pages of the site built in ``site``) into the one PDF ``out``, with
@@ -173,7 +171,7 @@ def print_book(
             for docname in docnames:
                 page_url = f"{url}{docname}.html"
                 driver.get(page_url)
-                settled = driver.execute_async_script(_SETTLE, expand)
+                settled = driver.execute_async_script(_SETTLE)
                 result.problems += [
                     f"{docname}: {p}"
                     for p in [
@@ -230,18 +228,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar="DOCNAME",
         help="print only these pages, e.g. notebooks/05-output-padding",
     )
-    parser.add_argument(
-        "--collapsed",
-        action="store_true",
-        help="print solutions and other folds closed (default: open)",
-    )
     args = parser.parse_args(argv)
     if not args.toc.is_file():
         parser.error(f"no table of contents at {args.toc}")
     docnames = args.only or toc_order(args.toc)
     parts = {} if args.only else toc_parts(args.toc)
     try:
-        printed = print_book(args.site, args.out, docnames, parts, expand=not args.collapsed)
+        printed = print_book(args.site, args.out, docnames, parts)
     except UsageError as error:
         parser.error(str(error))
     for problem in printed.problems:
