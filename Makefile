@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: book test lint format lab lab-full learner env clean wheelhouse slides
+.PHONY: book test lint format lab lab-full learner env clean wheelhouse slides pdf
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,9 @@ learner: $(STAMP)  ## (re)make the learner copies in _build/learner/: no solutio
 slides: $(STAMP)  ## the workshop's decks, one per session (reveal.js, offline), in _build/slides/
 	$(BIN)/python -m sphinx -b revealjs -W -n -q slides _build/slides
 	@echo "slides: open _build/slides/index.html (speaker notes: S)"
+
+pdf: book  ## the whole book as one PDF (from the website, headless Chromium, offline): _build/pdf/transposed-convolution.pdf
+	$(BIN)/python tools/book_pdf.py --site _build/html --out _build/pdf/transposed-convolution.pdf
 
 # The learners' wheels for a room without internet (see book/workshop.md), e.g.
 # make wheelhouse WHEEL_PLATFORMS="linux-x86_64 macos-arm64 windows-x86_64" WHEEL_PYTHONS="3.11 3.12"

@@ -4,8 +4,8 @@ Run it once before a workshop (or before opening the notebooks): it reports, one
 
 - Python, torch and Jupyter (JupyterLab, the ``python3`` kernel, nbformat): required;
 - Triton: required on Linux, where chapter 12 runs its kernel (natively or in Triton's
-  interpreter); it does not exist for macOS or Windows, where only that chapter's kernel
-  cells cannot run;
+  interpreter); it does not exist for macOS or Windows, where chapters 1 to 11 and Part V
+  need none and only chapter 12's kernel cells cannot run (a warning, not a failure);
 - the GPU: optional; without one, chapter 12 runs the very same kernel in the interpreter;
 - a tiny run of each implementation (:mod:`convtranspose.reference`, :mod:`convtranspose.cpu`,
   :func:`convtranspose.conv_transpose1d`, and :mod:`convtranspose.cuda` in Triton's interpreter
@@ -101,10 +101,10 @@ def check_triton() -> Result:
         return Result(
             "Triton",
             WARN,
-            f"not available on {platform.system()}: chapter 12's kernel cells cannot run here "
-            "(every other chapter works)",
-            "for chapter 12, use Linux (or WSL2 on Windows), or a hosted notebook from the "
-            "book's launch buttons",
+            f"not available on {platform.system()}: chapters 1 to 11 and Part V need none; "
+            "only chapter 12's kernel cells cannot run here",
+            "for chapter 12's kernel cells, read their outputs in the book (website or PDF), "
+            "or run the chapter on Linux (WSL2 on Windows) or from its launch button",
         )
 
 
@@ -116,6 +116,8 @@ def check_gpu() -> Result:
         return Result("GPU", WARN, "unknown (torch is missing)")
     if torch.cuda.is_available():
         return Result("GPU", OK, f"{torch.cuda.get_device_name(0)} (CUDA {torch.version.cuda})")
+    if importlib.util.find_spec("triton") is None:
+        return Result("GPU", OK, "none (not needed)")
     return Result(
         "GPU",
         OK,
