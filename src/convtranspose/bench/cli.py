@@ -254,7 +254,9 @@ def main(argv: list[str] | None = None) -> dict:
     else:
         rounds = args.rounds or (3 if args.quick else None)  # None: by size (rounds_for)
         matmul = QUICK_MATMUL_SIZE if args.quick else MATMUL_SIZE
-        results = add_cpu_summary(run_cpu(shapes, rounds=rounds, matmul_size=matmul))
+        results = add_cpu_summary(
+            run_cpu(shapes, rounds=rounds, matmul_size=matmul, progress=_progress)
+        )
         results["matmul_size"] = matmul
         results["baselines"] = BASELINES
         timing = (

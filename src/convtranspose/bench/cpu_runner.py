@@ -14,6 +14,7 @@ not measured: the CPU allocator keeps no peak statistic.
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from dataclasses import asdict
 
@@ -38,7 +39,7 @@ from .harness import (
     time_interleaved,
 )
 from .overhead import package_conv_transpose1d
-from .report import against_matmul, summarise
+from .report import FORWARD, FORWARD_BACKWARD, against_matmul, summarise
 
 __all__ = [
     "BASELINES",
@@ -66,7 +67,7 @@ MATMUL = "matmul"
 
 #: The package's op in the forward + backward rows: ``convtranspose.conv_transpose1d``, as
 #: users call it (torch's op is ``"torch"``).
-OURS = "convtranspose"
+OURS = FORWARD_BACKWARD
 
 #: The names under which :func:`run_cpu` times :func:`gemm_only` (not candidates: they compute
 #: only the products, not the output, and are left out of the speed-ups).
@@ -121,6 +122,7 @@ def run_cpu(
     clock: Clock = cold_cpu_clock,
     matmul_size: int = MATMUL_SIZE,
     ours: Callable | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> dict:
     """Time torch, the chosen algorithm and (``algorithms``) every algorithm on each shape,
     and, in the same interleaved rounds, the shape's matrix multiply alone (:func:`gemm_only`,
@@ -134,17 +136,32 @@ def run_cpu(
     (:func:`~.harness.cold_cpu_clock`, ``target_s = 0``: one call per reading); the clock
     :func:`~.harness.cpu_clock` with a ``target_s`` times loops of back-to-back calls
     instead, the warm-cache view. Every value and gradient is checked against torch's first:
-    a disagreement raises ``AssertionError`` and nothing is timed. Returns
-    ``{"results", "training"}``."""
+    a disagreement raises ``AssertionError`` and nothing is timed. ``progress``, where given,
+    receives a line per row as it is done. Returns ``{"results", "training"}``."""
     ours = ours or package_conv_transpose1d()
     ceiling = (matmul_call(matmul_size), matmul_flops(matmul_size))
     results, training = [], []
     for shape in shapes:
         n = rounds or rounds_for(shape)
+        start = time.perf_counter()
         results.append(_forward_row(shape, n, target_s, algorithms, clock, ceiling))
+        if progress:
+            progress(_progress_line(results[-1], FORWARD, time.perf_counter() - start))
         if shape.family == "training":
+            start = time.perf_counter()
             training.append(_training_row(shape, n, target_s, clock, ceiling, ours))
+            if progress:
+                progress(_progress_line(training[-1], OURS, time.perf_counter() - start))
     return {"results": results, "training": training}
+
+
+def _progress_line(row: dict, ours: str, seconds: float) -> str:
+    kind = "forward+backward" if ours == OURS else "forward"
+    return (
+        f"{row['shape']['name']} {kind}: {ours} {row['speedup'][ours]:.2f}x, "
+        f"{row['matmul_fraction'][ours]:.0%} of the matmul ({row['rounds']} rounds, "
+        f"{seconds:.1f} s)"
+    )
 
 
 def _row_head(shape: Shape, flops: int, rounds: int) -> dict:

@@ -35,12 +35,12 @@ from .harness import (
     time_interleaved,
 )
 from .precisions import CUDA_PRECISIONS, CUDA_TOLERANCE, cudnn_flags, dtype_name, precision_label
-from .report import summarise
+from .report import FORWARD_BACKWARD, summarise
 
 __all__ = ["OURS", "TORCH", "run_cuda", "triton_forward_variants"]
 
 #: The names of the two candidates every row has besides the Triton variants.
-TORCH, OURS = "torch", "convtranspose"
+TORCH, OURS = "torch", FORWARD_BACKWARD
 
 
 def triton_forward_variants() -> tuple[dict[str, Callable], str]:

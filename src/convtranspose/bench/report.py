@@ -45,7 +45,8 @@ __all__ = [
 ]
 
 #: The package's candidate in the CPU report's forward rows (the op, through its rule), and in
-#: its forward + backward rows (``convtranspose.conv_transpose1d``).
+#: its forward + backward rows (``convtranspose.conv_transpose1d``, the name the CUDA rows
+#: give the package's op too).
 FORWARD, FORWARD_BACKWARD = "chosen", "convtranspose"
 
 
