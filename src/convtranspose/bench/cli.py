@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import inspect
 import json
 import sys
 from collections.abc import Callable
@@ -45,12 +46,12 @@ __all__ = ["OUTPUT_DIR", "main"]
 #: Where results go unless ``--json`` names a path (relative to the current folder).
 OUTPUT_DIR = Path("_build") / "benchmarks"
 
-#: The held-out grids ``--grid`` can draw, by name: the function that draws one from a seed and
-#: a count, and the count it draws unless ``--count`` says.
+#: The held-out grids ``--grid`` can draw, by name: ``draw(seed, count)``, whose own default
+#: ``count`` applies unless ``--count`` says.
 RANDOM_GRIDS = {
-    "random": (random_grid, 12),
-    "misaligned": (misaligned_grid, 12),
-    "random-training": (random_training_grid, 7),
+    "random": random_grid,
+    "misaligned": misaligned_grid,
+    "random-training": random_training_grid,
 }
 
 #: The side of the ceiling's matrix multiply in a ``--quick`` run (the default one in a full run:
@@ -94,6 +95,11 @@ def _device(text: str) -> str:
     return text
 
 
+def _default_count(draw: Callable[..., list[Shape]]) -> int:
+    """How many shapes a random grid draws unless told: its ``count`` parameter's default."""
+    return inspect.signature(draw).parameters["count"].default
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m convtranspose.benchmark",
@@ -111,7 +117,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=_non_negative, default=0, help="seed of the random grids")
     parser.add_argument(
         "--count", type=_positive, default=None,
-        help="shapes in a random grid (default: 12, or 7 for random-training)",
+        help="shapes in a random grid (default: "
+        + ", ".join(f"{_default_count(draw)} for {name}" for name, draw in RANDOM_GRIDS.items())
+        + ")",
     )  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="a tiny grid, few rounds (smoke test)")
     parser.add_argument(
@@ -189,8 +197,8 @@ def _grid_of(args: argparse.Namespace) -> list[Shape]:
     if args.quick:
         return QUICK_GRID
     if args.grid in RANDOM_GRIDS:
-        draw, count = RANDOM_GRIDS[args.grid]
-        return draw(args.seed, args.count or count)
+        draw = RANDOM_GRIDS[args.grid]
+        return draw(args.seed, args.count or _default_count(draw))
     return CPU_GRID if args.device == "cpu" else CUDA_GRID
 
 
