@@ -36,13 +36,14 @@ from .grids import (
 )
 from .harness import (
     FLUSH_BYTES,
-    MATMUL_SIZE,
+    MATMUL_SIZES,
     cold_cpu_clock,
     cpu_clock,
     cuda_clock,
     flush_caches,
     matmul_call,
     matmul_gflops,
+    matmul_size_for,
     time_interleaved,
 )
 from .overhead import measure_overhead
@@ -71,7 +72,7 @@ __all__ = [
     "GEMM_ONLY",
     "GOALS",
     "LARGE_MULTIPLY_ADDS",
-    "MATMUL_SIZE",
+    "MATMUL_SIZES",
     "OUTPUT_DIR",
     "QUICK_GRID",
     "Shape",
@@ -92,6 +93,7 @@ __all__ = [
     "main",
     "matmul_call",
     "matmul_gflops",
+    "matmul_size_for",
     "measure_overhead",
     "misaligned_grid",
     "precision_label",

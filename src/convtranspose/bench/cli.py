@@ -30,7 +30,6 @@ from .grids import (
     random_grid,
     random_training_grid,
 )
-from .harness import MATMUL_SIZE
 from .overhead import measure_overhead, package_conv_transpose1d
 from .precisions import CUDA_PRECISIONS, dtype_name, precision_label
 from .report import (
@@ -53,10 +52,6 @@ RANDOM_GRIDS = {
     "misaligned": misaligned_grid,
     "random-training": random_training_grid,
 }
-
-#: The side of the ceiling's matrix multiply in a ``--quick`` run (the default one in a full run:
-#: :data:`~.harness.MATMUL_SIZE`).
-QUICK_MATMUL_SIZE = 256
 
 #: The precision labels ``--precision`` accepts, in the order the runner times them.
 PRECISION_LABELS = {precision_label(dtype_name(d), tf32): (d, tf32) for d, tf32 in CUDA_PRECISIONS}
@@ -261,15 +256,11 @@ def main(argv: list[str] | None = None) -> dict:
         timing = "loops of calls between CUDA events"
     else:
         rounds = args.rounds or (3 if args.quick else None)  # None: by size (rounds_for)
-        matmul = QUICK_MATMUL_SIZE if args.quick else MATMUL_SIZE
-        results = add_cpu_summary(
-            run_cpu(shapes, rounds=rounds, matmul_size=matmul, progress=_progress)
-        )
-        results["matmul_size"] = matmul
+        results = add_cpu_summary(run_cpu(shapes, rounds=rounds, progress=_progress))
         results["baselines"] = BASELINES
         timing = (
-            "one call per reading, caches flushed before each; a float32 matmul of "
-            f"{matmul}x{matmul} timed in every shape's rounds"
+            "one call per reading, caches flushed before each; in every row's rounds, a square "
+            "float32 matmul of about the row's work (matmul_size)"
         )
     results["overhead"] = overhead
     results["failures"] = results.get("failures", []) + failures

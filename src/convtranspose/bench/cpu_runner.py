@@ -4,8 +4,8 @@ family, forward + backward of the package's op against torch's too.
 
 Each reading is one call on cold caches by default (:func:`~.harness.cold_cpu_clock`). In the
 same shuffled rounds as the candidates run the shape's own matrix products
-(:func:`gemm_only`) and the machine's ceiling, a large float32 matrix multiply
-(:func:`~.harness.matmul_call`): every row reports each candidate's GFLOP/s as a fraction of
+(:func:`gemm_only`) and the machine's ceiling, a float32 matrix multiply of about the row's
+work (:func:`~.harness.matmul_call`, :func:`~.harness.matmul_size_for`): every row reports each candidate's GFLOP/s as a fraction of
 that multiply's, measured under the same load. Peak extra memory is each algorithm's
 intermediates at their peak, computed from the code (:func:`convtranspose.cpu.workspace_elements`),
 not measured: the CPU allocator keeps no peak statistic.
@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
@@ -25,7 +25,6 @@ from .. import cpu
 from ..cpu.packed import PACKED, PackedConvTranspose1d
 from .grids import Shape, rounds_for
 from .harness import (
-    MATMUL_SIZE,
     Clock,
     bind,
     check_close,
@@ -35,6 +34,7 @@ from .harness import (
     gradients,
     matmul_call,
     matmul_flops,
+    matmul_size_for,
     relative_error,
     time_interleaved,
 )
@@ -125,14 +125,15 @@ def run_cpu(
     target_s: float = 0.0,
     algorithms: bool = True,
     clock: Clock = cold_cpu_clock,
-    matmul_size: int = MATMUL_SIZE,
+    matmul_size: int | None = None,
     ours: Callable | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict:
     """Time torch, the chosen algorithm and (``algorithms``) every algorithm on each shape,
     and, in the same interleaved rounds, the shape's matrix multiply alone (:func:`gemm_only`,
-    recorded as ``gemm_only_s``, not as a candidate) and the machine's ceiling (a
-    ``matmul_size`` square matmul, :data:`MATMUL`). On each shape of the ``"training"``
+    recorded as ``gemm_only_s``, not as a candidate) and the machine's ceiling (:data:`MATMUL`,
+    a square matmul of side ``matmul_size``, or where ``None`` of about the row's work:
+    :func:`~.harness.matmul_size_for`). On each shape of the ``"training"``
     family, also forward + backward of ``ours`` (default ``convtranspose.conv_transpose1d``)
     against torch's op, in rows of their own (``training``).
 
@@ -144,17 +145,17 @@ def run_cpu(
     a disagreement raises ``AssertionError`` and nothing is timed. ``progress``, where given,
     receives a line per row as it is done. Returns ``{"results", "training"}``."""
     ours = ours or package_conv_transpose1d()
-    ceiling = (matmul_call(matmul_size), matmul_flops(matmul_size))
+    timing = _Timing(target_s, clock, matmul_size)
     results, training = [], []
     for shape in shapes:
         n = rounds or rounds_for(shape)
         start = time.perf_counter()
-        results.append(_forward_row(shape, n, target_s, algorithms, clock, ceiling))
+        results.append(_forward_row(shape, n, algorithms, timing))
         if progress:
             progress(_progress_line(results[-1], FORWARD, time.perf_counter() - start))
         if shape.family == "training":
             start = time.perf_counter()
-            training.append(_training_row(shape, n, target_s, clock, ceiling, ours))
+            training.append(_training_row(shape, n, ours, timing))
             if progress:
                 progress(_progress_line(training[-1], OURS, time.perf_counter() - start))
     return {"results": results, "training": training}
@@ -180,29 +181,32 @@ def _row_head(shape: Shape, flops: int, rounds: int) -> dict:
     }
 
 
-def _timed(
-    candidates: dict[str, Callable],
-    extra: dict[str, Callable],
-    rounds: int,
-    target_s: float,
-    clock: Clock,
-    ceiling: tuple[Callable, int],
-) -> tuple[dict[str, list[float]], dict[str, list[float]], dict]:
-    """The candidates' readings, those of ``extra`` (timed alongside, not candidates), and the
-    ceiling's best time and GFLOP/s (:data:`MATMUL_READINGS` turns a round): one set of
-    shuffled rounds for all."""
-    matmul, flops = ceiling
-    turns = {f"{MATMUL}-{i}": matmul for i in range(MATMUL_READINGS)}
-    readings = time_interleaved(candidates | extra | turns, rounds, target_s, clock)
-    matmul_s = min(min(readings.pop(name)) for name in turns)
-    others = {name: readings.pop(name) for name in extra}
-    return readings, others, {"matmul_s": matmul_s, "matmul_gflops": flops / matmul_s / 1e9}
+@dataclass(frozen=True)
+class _Timing:
+    """How every row of a run is timed: seconds per reading, the clock, the side of the
+    ceiling's matmul (``None``: by the row's work)."""
+
+    target_s: float
+    clock: Clock
+    matmul_size: int | None
+
+    def __call__(
+        self, candidates: dict[str, Callable], extra: dict[str, Callable], rounds: int, flops: int
+    ) -> tuple[dict[str, list[float]], dict[str, list[float]], dict]:
+        """The readings of ``candidates``, those of ``extra`` (timed alongside, not
+        candidates), and the ceiling's side, best time and GFLOP/s for a row of ``flops``
+        (:data:`MATMUL_READINGS` turns a round): one set of shuffled rounds for all."""
+        size = self.matmul_size or matmul_size_for(flops)
+        matmul = matmul_call(size)
+        turns = {f"{MATMUL}-{i}": matmul for i in range(MATMUL_READINGS)}
+        readings = time_interleaved(candidates | extra | turns, rounds, self.target_s, self.clock)
+        matmul_s = min(min(readings.pop(name)) for name in turns)
+        others = {name: readings.pop(name) for name in extra}
+        ceiling = {"matmul_size": size, "matmul_s": matmul_s}
+        return readings, others, ceiling | {"matmul_gflops": matmul_flops(size) / matmul_s / 1e9}
 
 
-def _forward_row(
-    shape: Shape, rounds: int, target_s: float, algorithms: bool, clock: Clock,
-    ceiling: tuple[Callable, int],
-) -> dict:  # fmt: skip
+def _forward_row(shape: Shape, rounds: int, algorithms: bool, timing: _Timing) -> dict:
     x, w, b = shape.tensors()
     chosen = cpu.choose_algorithm(
         shape.batch, shape.in_channels, shape.out_channels, shape.length,
@@ -223,7 +227,7 @@ def _forward_row(
         for name, fn in candidates.items():
             check_close(fn(), want, name, shape.name, TOLERANCE)
         gemm = gemm_only(x, w, shape.groups)
-        readings, others, top = _timed(candidates, gemm, rounds, target_s, clock, ceiling)
+        readings, others, ceiling = timing(candidates, gemm, rounds, shape.flops)
     gemm_only_s = min(min(times) for times in others.values())
     memory = algorithm_memory_bytes(shape)
     # torch's op (functional or module) is the ``aten`` algorithm: oneDNN (its scratch
@@ -242,14 +246,11 @@ def _forward_row(
         **summary,
         "gemm_only_s": gemm_only_s,
         "gemm_only_gflops": shape.flops / gemm_only_s / 1e9,
-        **against_matmul(summary["gflops"], **top),
+        **against_matmul(summary["gflops"], **ceiling),
     }
 
 
-def _training_row(
-    shape: Shape, rounds: int, target_s: float, clock: Clock, ceiling: tuple[Callable, int],
-    ours: Callable,
-) -> dict:  # fmt: skip
+def _training_row(shape: Shape, rounds: int, ours: Callable, timing: _Timing) -> dict:
     """Forward and backward, torch's op against ``ours``: the gradients of input, weight and
     bias for one fixed random upstream gradient (:meth:`~.grids.Shape.upstream_gradient`).
     Before anything is timed, ``ours``'s gradients are checked against torch's in float64
@@ -269,11 +270,11 @@ def _training_row(
         "torch": max(relative_error(g, e) for g, e in zip(steps["torch"](), exact, strict=True)),
         OURS: check_gradients(steps[OURS](), exact, OURS, case, TOLERANCE),
     }
-    readings, _, top = _timed(steps, {}, rounds, target_s, clock, ceiling)
+    readings, _, ceiling = timing(steps, {}, rounds, 3 * shape.flops)
     summary = summarise(readings, 3 * shape.flops)
     return {
         **_row_head(shape, 3 * shape.flops, rounds),
         "max_error": errors,
         **summary,
-        **against_matmul(summary["gflops"], **top),
+        **against_matmul(summary["gflops"], **ceiling),
     }

@@ -9,8 +9,9 @@
   from memory, as for a layer inside a network. On CUDA, time comes from CUDA events around a
   loop of calls (:func:`cuda_clock`).
 
-The machine's ceiling is a float32 matrix multiply (:func:`matmul_call`), timed in the same
-shuffled rounds as the candidates it is compared with, so that it sees the same load.
+The machine's ceiling is a float32 matrix multiply (:func:`matmul_call`) of about the work of the
+call it is compared with (:func:`matmul_size_for`), timed in the same shuffled rounds as the
+candidates, so that it sees the same load.
 
 A *clock* is a function ``clock(call, loops) -> seconds`` that times ``loops`` calls of the
 zero-argument ``call``; the runners pick one per device, and tests can pass their own.
@@ -28,7 +29,7 @@ import torch
 
 __all__ = [
     "FLUSH_BYTES",
-    "MATMUL_SIZE",
+    "MATMUL_SIZES",
     "Clock",
     "bind",
     "check_close",
@@ -43,6 +44,7 @@ __all__ = [
     "matmul_call",
     "matmul_flops",
     "matmul_gflops",
+    "matmul_size_for",
     "relative_error",
     "time_interleaved",
 ]
@@ -195,17 +197,28 @@ def cuda_wall_clock(fn: Callable[[], object], loops: int) -> float:
     return time.perf_counter() - start
 
 
-#: The side of the square float32 matrix multiply that stands for the machine's ceiling: large
-#: enough that the matrix library runs at its best (operands of 4 MiB each).
-MATMUL_SIZE = 1024
+#: The smallest and largest side of the square float32 matrix multiply that stands for the
+#: machine's ceiling (:func:`matmul_size_for`): from a size the matrix library already runs
+#: near its best on two cores, to one of about 2 GFLOP (operands of 4 MiB each).
+MATMUL_SIZES = (256, 1024)
 
 
-def matmul_flops(size: int = MATMUL_SIZE) -> int:
+def matmul_size_for(flops: int) -> int:
+    """The side of the square matmul to time beside a call of ``flops`` floating-point
+    operations: about as much work (a multiple of 64, within :data:`MATMUL_SIZES`). A call
+    that lasts longer is more often interrupted on a busy machine, so a ceiling of the call's
+    own size is hit by load alike; a large call is still compared with a matmul the matrix
+    library runs at its best."""
+    side = round((flops / 2) ** (1 / 3) / 64) * 64
+    return max(MATMUL_SIZES[0], min(MATMUL_SIZES[1], side))
+
+
+def matmul_flops(size: int = MATMUL_SIZES[1]) -> int:
     """Floating-point operations of one :func:`matmul_call`: ``2 * size**3``."""
     return 2 * size**3
 
 
-def matmul_call(size: int = MATMUL_SIZE, seed: int = 0) -> Callable[[], torch.Tensor]:
+def matmul_call(size: int = MATMUL_SIZES[1], seed: int = 0) -> Callable[[], torch.Tensor]:
     """A ``size x size`` float32 matrix multiply, as a zero-argument call to time beside the
     candidates: the ceiling an algorithm built on matrix products can approach on this
     machine."""
@@ -214,7 +227,7 @@ def matmul_call(size: int = MATMUL_SIZE, seed: int = 0) -> Callable[[], torch.Te
     return functools.partial(torch.matmul, a, b)
 
 
-def matmul_gflops(size: int = MATMUL_SIZE, rounds: int = 7) -> float:
+def matmul_gflops(size: int = MATMUL_SIZES[1], rounds: int = 7) -> float:
     """This machine's float32 matrix-multiply throughput (GFLOP/s, median of ``rounds``
     warm readings of :func:`matmul_call`), measured on its own."""
     readings = time_interleaved({"mm": matmul_call(size)}, rounds, 0.05, cpu_clock)["mm"]

@@ -106,10 +106,13 @@ def summarise(
     }
 
 
-def against_matmul(gflops: dict[str, float], matmul_s: float, matmul_gflops: float) -> dict:
-    """A row's ceiling fields: the best time and GFLOP/s of the matrix multiply timed in the
-    row's rounds, and each candidate's GFLOP/s as a fraction of it (``matmul_fraction``)."""
+def against_matmul(
+    gflops: dict[str, float], matmul_size: int, matmul_s: float, matmul_gflops: float
+) -> dict:
+    """A row's ceiling fields: the side, best time and GFLOP/s of the matrix multiply timed in
+    the row's rounds, and each candidate's GFLOP/s as a fraction of it (``matmul_fraction``)."""
     return {
+        "matmul_size": matmul_size,
         "matmul_s": matmul_s,
         "matmul_gflops": matmul_gflops,
         "matmul_fraction": {name: g / matmul_gflops for name, g in gflops.items()},
