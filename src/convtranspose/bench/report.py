@@ -6,8 +6,8 @@ many interleaved readings estimates each candidate's cost with the machine to it
 of medians is kept too. The geometric mean over shapes summarises a grid. All ratios come from
 readings taken in one process, in the same rounds; absolute times are kept for reference only.
 
-Every CPU row also holds the machine's ceiling measured in its rounds (a large float32 matrix
-multiply, ``matmul_gflops``) and each candidate's GFLOP/s as a fraction of it
+Every CPU row also holds the machine's ceiling measured in its rounds (a float32 matrix multiply
+of about the row's work, ``matmul_gflops``) and each candidate's GFLOP/s as a fraction of it
 (``matmul_fraction``, :func:`against_matmul`). The CPU summary groups the shapes by family
 (``by_family``), lists the large ones (``large_shapes``) and checks the goals of issue 19
 against the run (``goals``, :func:`goals`).
