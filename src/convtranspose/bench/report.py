@@ -364,7 +364,8 @@ def _cpu_summary_lines(report: dict) -> list[str]:
     lines += _forward_backward_lines(report.get("training", []))
     for family, entry in report.get("by_family", {}).items():
         line = (
-            f"{family} ({entry['shapes']} shapes): forward {entry['geomean_speedup']:.2f}x "
+            f"{family} ({entry['shapes']} shape{'s' * (entry['shapes'] != 1)}): "
+            f"forward {entry['geomean_speedup']:.2f}x "
             f"(slowest {entry['min_speedup']:.2f}x), "
             f"{entry['geomean_matmul_fraction']:.0%} of the matmul"
         )
