@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import inspect
 import json
 import sys
 from collections.abc import Callable
@@ -20,8 +21,15 @@ import torch
 
 from .cpu_runner import BASELINES, run_cpu
 from .cuda_runner import OURS, run_cuda, triton_forward_variants
-from .grids import CPU_GRID, CUDA_GRID, QUICK_GRID, Shape, misaligned_grid, random_grid
-from .harness import matmul_gflops
+from .grids import (
+    CPU_GRID,
+    CUDA_GRID,
+    QUICK_GRID,
+    Shape,
+    misaligned_grid,
+    random_grid,
+    random_training_grid,
+)
 from .overhead import measure_overhead, package_conv_transpose1d
 from .precisions import CUDA_PRECISIONS, dtype_name, precision_label
 from .report import (
@@ -36,6 +44,14 @@ __all__ = ["OUTPUT_DIR", "main"]
 
 #: Where results go unless ``--json`` names a path (relative to the current folder).
 OUTPUT_DIR = Path("_build") / "benchmarks"
+
+#: The held-out grids ``--grid`` can draw, by name: ``draw(seed, count)``, whose own default
+#: ``count`` applies unless ``--count`` says.
+RANDOM_GRIDS = {
+    "random": random_grid,
+    "misaligned": misaligned_grid,
+    "random-training": random_training_grid,
+}
 
 #: The precision labels ``--precision`` accepts, in the order the runner times them.
 PRECISION_LABELS = {precision_label(dtype_name(d), tf32): (d, tf32) for d, tf32 in CUDA_PRECISIONS}
@@ -74,6 +90,11 @@ def _device(text: str) -> str:
     return text
 
 
+def _default_count(draw: Callable[..., list[Shape]]) -> int:
+    """How many shapes a random grid draws unless told: its ``count`` parameter's default."""
+    return inspect.signature(draw).parameters["count"].default
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m convtranspose.benchmark",
@@ -82,14 +103,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--device", type=_device, default="cpu", help="cpu (default) or cuda")
     parser.add_argument(
-        "--grid", choices=["default", "random", "misaligned"], default="default",
-        help="the hand-picked realistic grid, shapes drawn at random (held out), or random "
-        "shapes whose output length is not a multiple of the stride",
+        "--grid", choices=["default", *RANDOM_GRIDS], default="default",
+        help="the hand-picked realistic grid (on the CPU: inference and training shapes), "
+        "shapes drawn at random (held out), random shapes whose output length is not a "
+        "multiple of the stride, or random training-sized shapes (batched; timed forward and "
+        "forward+backward on the CPU)",
     )  # fmt: skip
     parser.add_argument("--seed", type=_non_negative, default=0, help="seed of the random grids")
-    parser.add_argument("--count", type=_positive, default=12, help="shapes in a random grid")
+    parser.add_argument(
+        "--count", type=_positive, default=None,
+        help="shapes in a random grid (default: "
+        + ", ".join(f"{_default_count(draw)} for {name}" for name, draw in RANDOM_GRIDS.items())
+        + ")",
+    )  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="a tiny grid, few rounds (smoke test)")
-    parser.add_argument("--rounds", type=_positive, default=None, help="readings per candidate")
+    parser.add_argument(
+        "--rounds", type=_positive, default=None,
+        help="readings per candidate (default on the CPU: fewer for larger shapes, "
+        "convtranspose.bench.grids.rounds_for; 21 on CUDA)",
+    )  # fmt: skip
     parser.add_argument(
         "--json", type=Path, default=None,
         help=f"where to write the results (default: {OUTPUT_DIR}/benchmark-DEVICE-GRID.json)",
@@ -140,6 +172,11 @@ def _parse(argv: list[str] | None = None) -> argparse.Namespace:
         )
     if args.quick and args.grid != "default":
         parser.error(f"argument --grid: --quick runs its own tiny grid, not {args.grid!r}")
+    if args.count is not None and args.grid not in RANDOM_GRIDS:
+        parser.error(
+            f"argument --count: applies to a random grid ({', '.join(RANDOM_GRIDS)}), "
+            f"not {'--quick' if args.quick else repr(args.grid)}"
+        )
     if args.variant:
         known = triton_forward_variants()[0]
         unknown = [name for name in args.variant if name not in known]
@@ -154,10 +191,9 @@ def _grid_of(args: argparse.Namespace) -> list[Shape]:
     """The shapes the command line asks for."""
     if args.quick:
         return QUICK_GRID
-    if args.grid == "random":
-        return random_grid(args.seed, args.count)
-    if args.grid == "misaligned":
-        return misaligned_grid(args.seed, args.count)
+    if args.grid in RANDOM_GRIDS:
+        draw = RANDOM_GRIDS[args.grid]
+        return draw(args.seed, args.count or _default_count(draw))
     return CPU_GRID if args.device == "cpu" else CUDA_GRID
 
 
@@ -219,13 +255,13 @@ def main(argv: list[str] | None = None) -> dict:
         results = _run_cuda(args, shapes, rounds)
         timing = "loops of calls between CUDA events"
     else:
-        rounds = args.rounds or (3 if args.quick else 31)
-        results = add_cpu_summary(run_cpu(shapes, rounds=rounds))
-        results["matmul_gflops"] = matmul_gflops(
-            256 if args.quick else 1024, 3 if args.quick else 9
-        )
+        rounds = args.rounds or (3 if args.quick else None)  # None: by size (rounds_for)
+        results = add_cpu_summary(run_cpu(shapes, rounds=rounds, progress=_progress))
         results["baselines"] = BASELINES
-        timing = "one call per reading, caches flushed before each"
+        timing = (
+            "one call per reading, caches flushed before each; in every row's rounds, a square "
+            "float32 matmul of about the row's work (matmul_size)"
+        )
     results["overhead"] = overhead
     results["failures"] = results.get("failures", []) + failures
     report = {

@@ -24,14 +24,23 @@ import torch
 import torch.nn.functional as F
 
 from .grids import Shape, hifigan_stage
-from .harness import Clock, bind, check_close, cuda_clock, time_interleaved
+from .harness import (
+    Clock,
+    bind,
+    check_close,
+    check_gradients,
+    cuda_clock,
+    forward_backward,
+    gradients,
+    time_interleaved,
+)
 from .precisions import CUDA_PRECISIONS, CUDA_TOLERANCE, cudnn_flags, dtype_name, precision_label
-from .report import summarise
+from .report import FORWARD_BACKWARD, summarise
 
 __all__ = ["OURS", "TORCH", "run_cuda", "triton_forward_variants"]
 
 #: The names of the two candidates every row has besides the Triton variants.
-TORCH, OURS = "torch", "convtranspose"
+TORCH, OURS = "torch", FORWARD_BACKWARD
 
 
 def triton_forward_variants() -> tuple[dict[str, Callable], str]:
@@ -181,31 +190,13 @@ def _training_row(
     tol = CUDA_TOLERANCE[head["precision"]]
     x, w, b = (t.requires_grad_() for t in shape.tensors(dtype, timing.device))
     kw = shape.kwargs()
-    grad = torch.randn(
-        shape.batch, shape.out_channels, shape.output_length,
-        generator=torch.Generator().manual_seed(1),
-    ).to(device=timing.device, dtype=dtype)  # fmt: skip
-    exact = _gradients(F.conv_transpose1d, x.double(), w.double(), b.double(), grad.double(), kw)
-    steps = {who: _step(fn, x, w, b, grad, kw) for who, fn in functions.items()}
-
-    def compare(got, want, who):
-        names = ("input", "weight", "bias")
-        return max(
-            check_close(g, e, f"{who} ({n} gradient)", case, tol)
-            for g, e, n in zip(got, want, names, strict=True)
-        )
-
+    grad = shape.upstream_gradient(dtype, timing.device)
+    exact = gradients(F.conv_transpose1d, x.double(), w.double(), b.double(), grad.double(), kw)
+    steps = {who: forward_backward(fn, x, w, b, grad, kw) for who, fn in functions.items()}
+    compare = lambda got, want, who: check_gradients(got, want, who, case, tol)  # noqa: E731
     kept, errors, failures = _checked(steps, exact, compare, case)
     readings = time_interleaved(kept, timing.rounds, timing.target_s, timing.clock)
     return head | {"max_error": errors} | summarise(readings, 3 * shape.flops), failures
-
-
-def _gradients(fn: Callable, x, w, b, grad, kw: dict) -> tuple:
-    return torch.autograd.grad(fn(x, w, b, **kw), (x, w, b), grad)
-
-
-def _step(fn: Callable, x, w, b, grad, kw: dict) -> Callable[[], tuple]:
-    return lambda: _gradients(fn, x, w, b, grad, kw)
 
 
 def _extra_memory(call: Callable[[], torch.Tensor]) -> int:

@@ -1,9 +1,17 @@
 """The shapes the benchmark times: one :class:`Shape` per call, gathered into named grids.
 
-:data:`CPU_GRID` holds inference-sized calls (audio upsamplers, channel-heavy, depthwise,
-dilated, odd groups, a long single-channel signal), :data:`CUDA_GRID` training-sized ones,
-:data:`QUICK_GRID` two tiny ones for smoke tests; :func:`random_grid` and
-:func:`misaligned_grid` draw held-out shapes nobody chose.
+Each shape belongs to a *family* (:data:`FAMILIES`): ``"inference"``, one call of a trained
+layer (a batch of one to four, forward only), or ``"training"``, a batched call whose gradients
+are needed too (the CPU runner also times forward + backward on these).
+
+:data:`CPU_GRID`, what the CPU benchmark runs by default, is :data:`CPU_INFERENCE_GRID`
+(audio upsamplers, channel-heavy, depthwise, dilated, odd groups, a long single-channel signal)
+followed by :data:`CPU_TRAINING_GRID` (batches of 4 to 32, 16 to 128 channels, 1k to 16k
+samples); :data:`CUDA_GRID` holds training-sized shapes for the GPU, :data:`QUICK_GRID` tiny
+ones of both families for smoke tests. :func:`random_grid`, :func:`misaligned_grid` and
+:func:`random_training_grid` draw held-out shapes nobody chose. :func:`rounds_for` says how
+many interleaved readings a shape gets by default: fewer for larger calls, so that the whole
+CPU grid runs in minutes.
 """
 
 from __future__ import annotations
@@ -19,27 +27,60 @@ from .. import cost, cpu
 
 __all__ = [
     "CPU_GRID",
+    "CPU_INFERENCE_GRID",
+    "CPU_TRAINING_GRID",
     "CUDA_GRID",
+    "FAMILIES",
+    "LARGE_MULTIPLY_ADDS",
     "QUICK_GRID",
     "Shape",
     "hifigan_stage",
     "misaligned_grid",
     "random_grid",
+    "random_training_grid",
+    "rounds_for",
 ]
+
+#: The families a shape can belong to: one call of a trained layer, or a batched call whose
+#: gradients are needed too.
+FAMILIES = ("inference", "training")
+
+#: Multiply-adds from which a call counts as *large*: enough work per call that the
+#: arithmetic, not the overhead around it, should set its speed (the issue's goal of half the
+#: matrix multiply's throughput applies from here).
+LARGE_MULTIPLY_ADDS = 2**27
 
 
 @dataclass(frozen=True)
 class Shape(cost.Shape):
     """One benchmark case: the sizes of a ``conv_transpose1d`` call (validated by
-    :class:`convtranspose.cost.Shape`) with a name for the table."""
+    :class:`convtranspose.cost.Shape`) with a name for the table and its family (one of
+    :data:`FAMILIES`)."""
 
     name: str = ""
+    family: str = "inference"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.family not in FAMILIES:
+            raise ValueError(f"family must be one of {FAMILIES}, got {self.family!r}")
+
+    @property
+    def multiply_adds(self) -> int:
+        """One per (input element, tap, output channel of its group):
+        ``N * C_in * C_out/groups * K * L``, the products ``padding`` crops away included."""
+        return self.channel_products * self.kernel_size * self.length
 
     @property
     def flops(self) -> int:
-        """Useful floating-point operations: one multiply and one add per (input element,
-        tap, output channel of its group)."""
-        return 2 * self.channel_products * self.kernel_size * self.length
+        """Useful floating-point operations of the forward call: a multiply and an add per
+        :attr:`multiply_adds`."""
+        return 2 * self.multiply_adds
+
+    @property
+    def large(self) -> bool:
+        """Whether the call has at least :data:`LARGE_MULTIPLY_ADDS` multiply-adds."""
+        return self.multiply_adds >= LARGE_MULTIPLY_ADDS
 
     def kwargs(self) -> dict:
         return {
@@ -61,6 +102,14 @@ class Shape(cost.Shape):
         w = w / math.sqrt(self.in_channels // self.groups * self.kernel_size)  # unit-scale output
         return x, w, make(self.out_channels)
 
+    def upstream_gradient(
+        self, dtype: torch.dtype = torch.float32, device: str = "cpu", seed: int = 1
+    ) -> torch.Tensor:
+        """A random gradient of the output (fixed seed): what backward receives."""
+        gen = torch.Generator().manual_seed(seed)
+        sizes = (self.batch, self.out_channels, self.output_length)
+        return torch.randn(*sizes, generator=gen).to(device=device, dtype=dtype)
+
 
 def _hifigan(prefix: str, batch: int, frames: int, channels: int) -> list[Shape]:
     """HiFi-GAN's four upsampler stages (rates 8, 8, 2, 2; kernels 16, 16, 4, 4;
@@ -75,8 +124,8 @@ def _hifigan(prefix: str, batch: int, frames: int, channels: int) -> list[Shape]
     return shapes
 
 
-#: The CPU grid: realistic inference-sized shapes, float32.
-CPU_GRID: list[Shape] = [
+#: The CPU grid's inference family: realistic inference-sized shapes, float32.
+CPU_INFERENCE_GRID: list[Shape] = [
     *_hifigan("hifigan-v1", 1, 32, 512),
     *_hifigan("hifigan-v2", 1, 64, 128)[:2],
     Shape(1, 80, 80, 100, 32, 16, 8, name="wavenet-up16"),  # WaveNet-style mel upsampler
@@ -90,6 +139,23 @@ CPU_GRID: list[Shape] = [
     Shape(1, 64, 64, 256, 3, 4, name="stride-gt-kernel"),
 ]
 
+#: The CPU grid's training family: batched calls of the sizes small audio and sequence models
+#: train with (batches of 4 to 32, 16 to 128 channels, 1k to 16k samples), each of at least
+#: :data:`LARGE_MULTIPLY_ADDS` multiply-adds; the first four are the shapes issue 19 measured.
+CPU_TRAINING_GRID: list[Shape] = [
+    Shape(16, 48, 48, 6000, 4, 2, 1, name="train-up2-48ch", family="training"),
+    Shape(4, 32, 16, 16000, 8, 4, 2, name="train-up4-long", family="training"),
+    Shape(16, 128, 128, 1024, 4, 2, 1, name="train-up2-128ch", family="training"),
+    Shape(32, 24, 24, 6000, 3, 2, 1, name="train-up2-k3-b32", family="training"),
+    Shape(8, 128, 64, 1024, 16, 8, 4, name="train-vocoder-up8", family="training"),
+    Shape(8, 64, 64, 4096, 8, 4, 2, groups=4, name="train-grouped-up4", family="training"),
+    Shape(32, 16, 16, 8192, 4, 2, 1, name="train-up2-16ch", family="training"),
+]
+
+#: The CPU grid: what ``python -m convtranspose.benchmark`` runs on the CPU by default, the
+#: inference family then the training family, float32.
+CPU_GRID: list[Shape] = CPU_INFERENCE_GRID + CPU_TRAINING_GRID
+
 #: The CUDA grid: training-sized shapes (HiFi-GAN at batch 16 and more), timed at every
 #: precision of :data:`~.precisions.CUDA_PRECISIONS`.
 CUDA_GRID: list[Shape] = [
@@ -101,11 +167,26 @@ CUDA_GRID: list[Shape] = [
     Shape(4, 1, 1, 1 << 20, 16, 4, 6, name="long-mono"),
 ]
 
-#: A tiny grid for smoke tests (``--quick``): seconds, not minutes.
+#: A tiny grid for smoke tests (``--quick``): seconds, not minutes; both families.
 QUICK_GRID: list[Shape] = [
     Shape(1, 8, 4, 16, 4, 2, 1, name="tiny-up"),
     Shape(2, 6, 6, 10, 3, 3, 1, 1, groups=3, dilation=2, name="tiny-grouped"),
+    Shape(4, 8, 8, 32, 4, 2, 1, name="tiny-batch", family="training"),
 ]
+
+#: Readings per candidate for the smallest shapes, and the fewest any shape gets
+#: (:func:`rounds_for`).
+MAX_ROUNDS, MIN_ROUNDS = 31, 5
+
+
+def rounds_for(shape: Shape) -> int:
+    """Interleaved readings per candidate by default: :data:`MAX_ROUNDS` up to 2**24
+    multiply-adds, then fewer in proportion to the square root of the work, down to
+    :data:`MIN_ROUNDS` (from about 2**29). A large call's readings vary less (a burst of
+    load is a smaller share of a long call), and each costs more time; this keeps the
+    CPU grid's run to a few minutes on two cores."""
+    rounds = MAX_ROUNDS * math.sqrt(2**24 / max(shape.multiply_adds, 1))
+    return max(MIN_ROUNDS, min(MAX_ROUNDS, round(rounds)))
 
 
 def random_grid(seed: int, count: int = 12) -> list[Shape]:
@@ -157,6 +238,33 @@ def misaligned_grid(seed: int, count: int = 12) -> list[Shape]:
             padding=padding, output_padding=output_padding,
         )  # fmt: skip
         if chosen == "aten_aligned" and shape.flops <= 2**28:
+            shapes.append(shape)
+    return shapes
+
+
+def random_training_grid(seed: int, count: int = 7) -> list[Shape]:
+    """``count`` training-family shapes drawn at random from the ranges of
+    :data:`CPU_TRAINING_GRID` (batch 8 to 32, 16 to 128 channels, 1k to 16k samples,
+    ordinary upsampling strides and kernels, some grouped): the held-out check that results on
+    the chosen training shapes hold on shapes nobody chose. Each has between
+    :data:`LARGE_MULTIPLY_ADDS` and 2**30 multiply-adds (a call of at most a few tenths of a
+    second, forward + backward)."""
+    rng = random.Random(seed)
+    shapes: list[Shape] = []
+    while len(shapes) < count:
+        stride = rng.choice([1, 2, 2, 2, 3, 4, 4, 5, 8])
+        kernel = max(2, rng.choice([stride, 2 * stride, 2 * stride, 2 * stride + 1, 3, 4, 7]))
+        groups = rng.choice([1, 1, 1, 1, 2, 4])
+        channels = rng.choice([16, 24, 32, 48, 64, 96, 128])
+        c_out = rng.choice([channels // 2, channels, channels])
+        c_out = max(groups, c_out // groups * groups)
+        length = rng.choice([1024, 2048, 3000, 4096, 6000, 8192, 12000, 16000])
+        batch = rng.choice([8, 16, 16, 32])
+        padding = rng.randint(0, (kernel - 1) // 2)
+        output_padding = rng.randint(0, stride - 1) if rng.random() < 0.25 else 0
+        sizes = (batch, channels, c_out, length, kernel, stride, padding, output_padding, groups)
+        shape = Shape(*sizes, name=f"random-training{seed}-{len(shapes)}", family="training")
+        if LARGE_MULTIPLY_ADDS <= shape.multiply_adds <= 2**30:
             shapes.append(shape)
     return shapes
 

@@ -1,13 +1,17 @@
 """How the benchmark times and checks a call, so that a noisy shared machine cannot fake a speed-up.
 
-- Every result is first checked against torch's (:func:`check_close`): a wrong answer is
-  never timed.
+- Every result is first checked against torch's (:func:`check_close`; the gradients of a
+  forward + backward step by :func:`check_gradients`): a wrong answer is never timed.
 - The candidates run *interleaved*, round after round, so that a burst of load from another
   process hits them all alike, in a new (seeded) order every round (:func:`time_interleaved`).
 - On the CPU each reading is by default one call on *cold caches* (:func:`cold_cpu_clock`): a
   buffer larger than the caches is written before every timed call, so weights and inputs come
   from memory, as for a layer inside a network. On CUDA, time comes from CUDA events around a
   loop of calls (:func:`cuda_clock`).
+
+The machine's ceiling is a float32 matrix multiply (:func:`matmul_call`) of about the work of the
+call it is compared with (:func:`matmul_size_for`), timed in the same shuffled rounds as the
+candidates, so that it sees the same load.
 
 A *clock* is a function ``clock(call, loops) -> seconds`` that times ``loops`` calls of the
 zero-argument ``call``; the runners pick one per device, and tests can pass their own.
@@ -25,15 +29,22 @@ import torch
 
 __all__ = [
     "FLUSH_BYTES",
+    "MATMUL_SIZES",
     "Clock",
     "bind",
     "check_close",
+    "check_gradients",
     "cold_cpu_clock",
     "cpu_clock",
     "cuda_clock",
     "cuda_wall_clock",
     "flush_caches",
+    "forward_backward",
+    "gradients",
+    "matmul_call",
+    "matmul_flops",
     "matmul_gflops",
+    "matmul_size_for",
     "relative_error",
     "time_interleaved",
 ]
@@ -69,6 +80,31 @@ def check_close(got: torch.Tensor, want: torch.Tensor, who: str, case: str, tol:
             f"(tolerance {tol})"
         )
     return err
+
+
+def gradients(fn: Callable, x, w, b, grad: torch.Tensor, kwargs: dict) -> tuple:
+    """The gradients of input, weight and bias of ``fn(x, w, b, **kwargs)`` for the upstream
+    gradient ``grad``, by :func:`torch.autograd.grad`: the work of ``out.backward(grad)``,
+    with nothing accumulated in ``.grad`` between calls."""
+    return torch.autograd.grad(fn(x, w, b, **kwargs), (x, w, b), grad)
+
+
+def forward_backward(
+    fn: Callable, x, w, b, grad: torch.Tensor, kwargs: dict
+) -> Callable[[], tuple]:
+    """One training step of ``fn`` as a zero-argument call: forward, then :func:`gradients`."""
+    return functools.partial(gradients, fn, x, w, b, grad, kwargs)
+
+
+def check_gradients(got: tuple, want: tuple, who: str, case: str, tol: float) -> float:
+    """The largest :func:`relative_error` of the gradients ``got`` (input, weight, bias)
+    against ``want``; raises ``AssertionError`` naming ``who``, the gradient and the ``case``
+    (through :func:`check_close`) where one disagrees."""
+    names = ("input", "weight", "bias")
+    return max(
+        check_close(g, e, f"{who} ({n} gradient)", case, tol)
+        for g, e, n in zip(got, want, names, strict=True)
+    )
 
 
 def _loops_for(fn: Callable[[], object], target_s: float, clock: Clock) -> int:
@@ -161,9 +197,38 @@ def cuda_wall_clock(fn: Callable[[], object], loops: int) -> float:
     return time.perf_counter() - start
 
 
-def matmul_gflops(size: int = 1024, rounds: int = 7) -> float:
-    """This machine's float32 matrix-multiply throughput (GFLOP/s, median of ``rounds``), the
-    ceiling an algorithm built on GEMMs can approach."""
-    a, b = torch.randn(size, size), torch.randn(size, size)
-    readings = time_interleaved({"mm": lambda: a @ b}, rounds, 0.05, cpu_clock)["mm"]
-    return 2 * size**3 / statistics.median(readings) / 1e9
+#: The smallest and largest side of the square float32 matrix multiply that stands for the
+#: machine's ceiling (:func:`matmul_size_for`): from a size the matrix library already runs
+#: near its best on two cores, to one of about 2 GFLOP (operands of 4 MiB each).
+MATMUL_SIZES = (256, 1024)
+
+
+def matmul_size_for(flops: int) -> int:
+    """The side of the square matmul to time beside a call of ``flops`` floating-point
+    operations: about as much work (a multiple of 64, within :data:`MATMUL_SIZES`). A call
+    that lasts longer is more often interrupted on a busy machine, so a ceiling of the call's
+    own size is hit by load alike; a large call is still compared with a matmul the matrix
+    library runs at its best."""
+    side = round((flops / 2) ** (1 / 3) / 64) * 64
+    return max(MATMUL_SIZES[0], min(MATMUL_SIZES[1], side))
+
+
+def matmul_flops(size: int = MATMUL_SIZES[1]) -> int:
+    """Floating-point operations of one :func:`matmul_call`: ``2 * size**3``."""
+    return 2 * size**3
+
+
+def matmul_call(size: int = MATMUL_SIZES[1], seed: int = 0) -> Callable[[], torch.Tensor]:
+    """A ``size x size`` float32 matrix multiply, as a zero-argument call to time beside the
+    candidates: the ceiling an algorithm built on matrix products can approach on this
+    machine."""
+    gen = torch.Generator().manual_seed(seed)
+    a, b = torch.randn(size, size, generator=gen), torch.randn(size, size, generator=gen)
+    return functools.partial(torch.matmul, a, b)
+
+
+def matmul_gflops(size: int = MATMUL_SIZES[1], rounds: int = 7) -> float:
+    """This machine's float32 matrix-multiply throughput (GFLOP/s, median of ``rounds``
+    warm readings of :func:`matmul_call`), measured on its own."""
+    readings = time_interleaved({"mm": matmul_call(size)}, rounds, 0.05, cpu_clock)["mm"]
+    return matmul_flops(size) / statistics.median(readings) / 1e9
