@@ -759,6 +759,22 @@ def test_speedup_figure_plots_the_report(close_figures) -> None:
     assert sorted(b.get_width() for b in bars) == sorted(plotted["speedups"])
 
 
+def test_training_figure_plots_forward_and_forward_backward(quick_run, close_figures) -> None:
+    from convtranspose.diagrams import draw_training
+
+    _, result, _, _, _ = quick_run
+    fig = draw_training(result)
+    plotted = fig.plotted
+    names = [r["shape"]["name"] for r in result["training"]]
+    assert names and plotted["names"] == names
+    forward = {r["shape"]["name"]: r["speedup"]["chosen"] for r in result["results"]}
+    assert plotted["forward"] == [forward[n] for n in names]
+    both = [r["speedup"]["convtranspose"] for r in result["training"]]
+    assert plotted["forward_backward"] == both
+    bars = fig.axes[0].patches
+    assert sorted(b.get_width() for b in bars) == sorted(plotted["forward"] + both)
+
+
 def test_packed_speedup_figure_names_each_route(close_figures) -> None:
     from convtranspose.diagrams import draw_speedups
 

@@ -424,6 +424,9 @@ def machine(device: str) -> dict:
         "threads": torch.get_num_threads(),
         "python": platform.python_version(),
         "processor": platform.processor() or platform.machine(),
+        "cpu": _cpu_model(),
+        # the widest vector instructions torch's kernels use here (e.g. "AVX2", "AVX512")
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
     }
     if device == "cuda":
         import triton  # the CUDA mode cannot run without it
@@ -432,6 +435,17 @@ def machine(device: str) -> dict:
         info["cuda"] = torch.version.cuda
         info["triton"] = triton.__version__
     return info
+
+
+def _cpu_model() -> str:
+    """The processor's model name (``/proc/cpuinfo`` on Linux), else what ``platform`` says."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def utc_now() -> str:

@@ -10,7 +10,7 @@ One module per area; each adds one import line here.
 """
 
 from .algorithms import draw_gather, draw_gemm_overlap_add, draw_polyphase, draw_zero_insertion
-from .benchmark import draw_algorithm_map, draw_speedups, draw_throughput
+from .benchmark import draw_algorithm_map, draw_speedups, draw_throughput, draw_training
 from .case import ConvCase, Stamp, TransposedCase, Window
 from .checkerboard import draw_coverage, draw_coverage_2d, draw_signals
 from .grid import STYLES, Cell, Drawing, fmt, render
@@ -54,6 +54,7 @@ __all__ = [
     "draw_speedups",
     "draw_stamps",
     "draw_throughput",
+    "draw_training",
     "draw_weight_blocks",
     "draw_zero_insertion",
     "fmt",

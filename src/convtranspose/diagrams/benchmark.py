@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from ..bench.precisions import precision_label
-from ..bench.report import geometric_mean
+from ..bench.report import FORWARD, FORWARD_BACKWARD, geometric_mean
 
 __all__ = [
     "cuda_speedups",
@@ -27,6 +27,7 @@ __all__ = [
     "draw_cuda_speedups",
     "draw_speedups",
     "draw_throughput",
+    "draw_training",
     "speedups",
     "throughputs",
 ]
@@ -78,6 +79,38 @@ def draw_speedups(report: dict, candidate: str = "chosen") -> Figure:
     ax.legend(loc="lower right", fontsize=9)
     fig.tight_layout()
     fig.plotted = {"names": names, "speedups": ratios, "geomean": geomean, "algorithms": chosen}
+    return fig
+
+
+def draw_training(report: dict) -> Figure:
+    """The training shapes: per shape, the speed-up over torch of the forward alone (the
+    rule's choice) and of forward and backward together (``convtranspose.conv_transpose1d``
+    with every argument requiring grad), log scale, a line at 1 (parity).
+    ``fig.plotted``: ``names``, ``forward``, ``forward_backward``."""
+    training = report["training"]
+    names = [r["shape"]["name"] for r in training]
+    forward_by_name = {r["shape"]["name"]: r["speedup"][FORWARD] for r in report["results"]}
+    forward = [forward_by_name[n] for n in names]
+    both = [r["speedup"][FORWARD_BACKWARD] for r in training]
+    fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(names) + 1.4))
+    y = np.arange(len(names))[::-1]
+    for offset, values, label, color in (
+        (0.2, forward, "forward", "tab:blue"),
+        (-0.2, both, "forward + backward", "tab:orange"),
+    ):
+        mean = geometric_mean(values)
+        ax.barh(y + offset, values, 0.4, color=color, label=f"{label} (mean {mean:.2f}x)")
+    ax.axvline(1.0, color="black", linewidth=1)
+    ax.set_yticks(y, names, fontsize=9)
+    ax.set_xscale("log", base=2)
+    low, high = min([*forward, *both, 1.0]) / 1.3, max([*forward, *both, 1.0]) * 1.3
+    ticks = [t for t in (0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0) if low <= t <= high]
+    ax.set_xlim(low, high)
+    ax.set_xticks(ticks, [f"{t:g}x" for t in ticks])
+    ax.set_xlabel("speed-up over torch (log scale)")
+    ax.legend(loc="lower right", fontsize=9)
+    fig.tight_layout()
+    fig.plotted = {"names": names, "forward": forward, "forward_backward": both}
     return fig
 
 
