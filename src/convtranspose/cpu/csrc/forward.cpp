@@ -272,7 +272,10 @@ void forward(const at::Tensor& input, const at::Tensor& weight, const T* bias, a
 
   const T* x_all = input.data_ptr<T>();
   T* y_all = output.data_ptr<T>();
-  at::parallel_for(0, items, 1, [&](int64_t begin, int64_t end) {
+  // At least about 2^16 multiply-adds per thread's share: below, starting threads costs more.
+  const int64_t work = std::max<int64_t>(1, qb * C * cin_g * kernel);
+  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / work);
+  at::parallel_for(0, items, grain, [&](int64_t begin, int64_t end) {
     std::vector<T> buffer(static_cast<size_t>(C * s * qb));
     for (int64_t item = begin; item < end; ++item) {
       // item = ((n * groups + g) * q_blocks + qblock) * tiles + tile: tiles innermost, so
