@@ -33,8 +33,8 @@ The package, one duty per module:
 - :mod:`~convtranspose.cpu.reformulations`: scatter, zero insertion, GEMM + overlap-add,
   polyphase, sub-pixel, on validated arguments;
 - :mod:`~convtranspose.cpu.torch_calls`: torch's and oneDNN's own operators, called directly;
-- :mod:`~convtranspose.cpu.extension`: the native kernel's build and loader (``csrc/``), and
-  :mod:`~convtranspose.cpu.native`: the kernel as an algorithm;
+- ``convtranspose.cpu.extension``: the native kernel's build and loader (``csrc/``), and
+  ``convtranspose.cpu.native``: the kernel as an algorithm;
 - :mod:`~convtranspose.cpu.registry`: the one list of algorithms, from which
   :data:`ALGORITHMS` and every other list is derived;
 - :mod:`~convtranspose.cpu.rule`: :func:`choose_algorithm`, its thresholds in one table;
