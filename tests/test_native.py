@@ -273,6 +273,8 @@ def test_cache_directory() -> None:
         (32, 24, 24, 6000, 3, 2),
         (4, 32, 16, 16000, 8, 4),
         (1, 64, 32, 8192, 4, 2),  # batch-1 inference
+        (1, 512, 256, 2048, 16, 8),  # many rows (C_in*K = 8192), but a long input
+        (8, 64, 64, 1000, 4, 4, 64),  # depthwise
     ],
 )
 def test_rule_sends_training_shapes_to_native(shape: tuple) -> None:
@@ -284,7 +286,8 @@ def test_rule_sends_training_shapes_to_native(shape: tuple) -> None:
     "shape",
     [
         (1, 1024, 512, 64, 16, 8),  # channel-heavy: torch's matrix multiply near the roofline
-        (1, 256, 256, 8, 4, 2),  # short input
+        (1, 256, 256, 8, 4, 2),  # short input, C_in*K = 1024 rows
+        (2, 271, 157, 77, 4, 2),  # 1084 rows, 154 positions
     ],
 )
 def test_rule_keeps_torch_where_it_wins(shape: tuple) -> None:

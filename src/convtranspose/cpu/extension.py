@@ -186,7 +186,8 @@ def load(verbose: bool = False) -> bool:
         )
     except Exception as error:  # a compiler error, ninja missing, ...: report, never raise
         message = str(error).strip().splitlines()
-        detail = message[-1] if message else type(error).__name__
+        errors = [line.strip() for line in message if "error" in line.lower()]
+        detail = (errors or message or [type(error).__name__])[0][:300]
         _state["failure"] = (
             f"the build failed ({type(error).__name__}: {detail}); see the compiler's output with "
             f"`{BUILD_COMMAND} --verbose`"

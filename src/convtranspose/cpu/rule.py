@@ -54,12 +54,13 @@ class Thresholds:
     aligned_channels_per_group: int = 16
     #: ... and this many multiply-adds (below it the crop's copy is not repaid).
     aligned_multiplies: int = 2**19
-    #: The native kernel from this input length (shorter rows are mostly ends, where its
-    #: register tiles are not full) ...
-    native_length: int = 16
-    #: ... and below this many rows (``C_in/groups * K``) in its product: beyond, torch's op
-    #: is one large matrix multiply close to the machine's limit.
-    native_rows: int = 2048
+    #: The native kernel runs every float32 and float64 shape except the channel-heavy, short
+    #: ones: at least this many rows (``C_in/groups * K``) in its product ...
+    native_rows: int = 1024
+    #: ... and fewer than this many input positions in the batch (``N*L``). There each weight
+    #: serves few positions, and torch's op, one large matrix multiply, is closer to the
+    #: machine's limit than the kernel's small register tiles.
+    native_positions: int = 512
     #: The packed layer packs undilated shapes from this many multiply-adds (oneDNN's setup
     #: per call is not repaid below) ...
     packed_multiplies: int = 2**23
@@ -90,8 +91,17 @@ def choose_algorithm(
     """The algorithm :func:`~convtranspose.cpu.conv_transpose1d` runs for a shape (a name in
     :data:`~convtranspose.cpu.ALGORITHMS`). ``padding`` and ``output_padding`` are the
     call's: with the rest they give the output length, which one line of the rule reads
-    (leaving them at 0 describes a call without). In order:
+    (leaving them at 0 describes a call without). ``native`` says whether the native kernel
+    may be chosen (``None``: where it is built, :data:`~convtranspose.cpu.ALGORITHMS` has
+    ``"native"``). In order:
 
+    - with the native kernel: ``native`` for float32 and float64, except channel-heavy shapes
+      with few input positions (at least
+      :attr:`~convtranspose.cpu.Thresholds.native_rows` rows
+      ``C_in/groups * K`` and fewer than
+      :attr:`~convtranspose.cpu.Thresholds.native_positions` positions
+      ``N*L``), where torch's matrix multiply is closer to the machine's limit; those, and
+      every shape without the kernel, take the lines below;
     - dtypes oneDNN cannot compute (float64): ``gemm_overlap_add``, the other algorithm that
       does the minimum work with one large GEMM;
     - one input channel per group (depthwise, or a single channel in): ``gemm_overlap_add``,
@@ -141,12 +151,10 @@ def choose_algorithm(
 def _native_wins(
     batch: int, in_channels: int, length: int, kernel_size: int, groups: int, dtype: torch.dtype
 ) -> bool:
-    """Whether the native kernel runs a shape: float32 or float64, long enough inputs, and
-    a product over ``C_in/groups x K`` short enough that torch's matrix multiply is not
-    closer to the machine's limit."""
+    """Whether the native kernel runs a shape: float32 or float64, except the channel-heavy
+    short ones (:attr:`Thresholds.native_rows`, :attr:`Thresholds.native_positions`)."""
     t = THRESHOLDS
-    return (
-        dtype in (torch.float32, torch.float64)
-        and length >= t.native_length
-        and in_channels // groups * kernel_size < t.native_rows
+    heavy = in_channels // groups * kernel_size >= t.native_rows
+    return dtype in (torch.float32, torch.float64) and not (
+        heavy and batch * length < t.native_positions
     )

@@ -33,6 +33,7 @@
 #include <cstdint>
 #include <cstring>
 #include <optional>
+#include <type_traits>
 #include <vector>
 
 #if defined(__linux__)
@@ -65,16 +66,22 @@ struct VectorOf<double> {
   typedef double type __attribute__((vector_size(kVectorBytes)));
 };
 
-// The register tile: kChannels output channels x kVectors vectors of positions. With 16 vector
-// registers (AVX2) 4 x 3 uses 12 accumulators, 3 input vectors and a broadcast weight; with 32
-// (AVX-512) 8 x 3 uses 24.
-template <typename T>
+// A register tile: kChannels output channels x kVectors vectors of positions (kLanes each).
+template <typename T, int kChannels_, int kVectors_>
 struct TileShape {
   static constexpr int kLanes = kVectorBytes / static_cast<int>(sizeof(T));
-  static constexpr int kChannels = kVectorBytes == 64 ? 8 : 4;
-  static constexpr int kVectors = 3;
+  static constexpr int kChannels = kChannels_;
+  static constexpr int kVectors = kVectors_;
   static constexpr int kPositions = kLanes * kVectors;
 };
+// Rows long enough: with 16 vector registers (AVX2) 4 channels x 3 vectors uses 12
+// accumulators, 3 input vectors and a broadcast weight; with 32 (AVX-512) 8 x 3 uses 24.
+template <typename T>
+using LongTile = TileShape<T, kVectorBytes == 64 ? 8 : 4, 3>;
+// Rows shorter than a long tile (few positions per phase): one vector of positions, more
+// channels (12 x 1, or 24 x 1 with AVX-512), so fewer lanes compute past the row's end.
+template <typename T>
+using ShortTile = TileShape<T, kVectorBytes == 64 ? 24 : 12, 1>;
 
 // The phases' taps: for phase rho, its rows (ci, tap) in order, each with where it reads the
 // input (i = q - m of channel ci) and where its C weights are.
@@ -90,13 +97,12 @@ struct Phase {
 // Dense tile: every row reads valid input for every one of the Q positions. x points at
 // position q_a of the block's first input channel, x_rows[r] is row r's offset from it; row r's
 // weights for channel c are w[w_rows[r] + c*w_step] (w_step is 1 for the packed weight).
-template <typename T, int C, bool kPacked>
+template <typename T, int C, int NV, bool kPacked>
 inline void dense_tile(const T* __restrict x, const int64_t* __restrict x_rows, int64_t rows,
                        const T* __restrict w, const int64_t* __restrict w_rows, int64_t w_step,
                        T* __restrict out, int64_t out_stride) {
   using V = typename VectorOf<T>::type;
-  constexpr int W = TileShape<T>::kLanes;
-  constexpr int NV = TileShape<T>::kVectors;
+  constexpr int W = kVectorBytes / static_cast<int>(sizeof(T));
   V acc[C][NV];
 #pragma GCC unroll 8
   for (int c = 0; c < C; ++c)
@@ -123,11 +129,10 @@ inline void dense_tile(const T* __restrict x, const int64_t* __restrict x_rows, 
 
 // Edge tile: nq <= Q positions q_a .. q_a + nq - 1; each row contributes only where it reads
 // input inside [0, L): no product with padding. x points at the block's first input channel.
-template <typename T, int kMaxChannels>
+template <typename T, int kMaxChannels, int Q>
 inline void edge_tile(const T* __restrict x, int64_t length, int64_t cin, const Phase& phase,
                       const T* __restrict w, int64_t w_step, int channels, int64_t q_a,
                       int64_t nq, T* __restrict out, int64_t out_stride) {
-  constexpr int Q = TileShape<T>::kPositions;
   T acc[kMaxChannels][Q];
   for (int c = 0; c < channels; ++c)
     for (int j = 0; j < Q; ++j) acc[c][j] = T(0);
@@ -152,15 +157,15 @@ inline void edge_tile(const T* __restrict x, int64_t length, int64_t cin, const 
     for (int64_t jj = 0; jj < nq; ++jj) out[c * out_stride + jj] = acc[c][jj];
 }
 
-template <typename T, bool kPacked, int kMaxChannels, int C = kMaxChannels>
+template <typename T, int NV, bool kPacked, int C>
 inline void dense_tile_for(int channels, const T* x, const int64_t* x_rows, int64_t rows,
                            const T* w, const int64_t* w_rows, int64_t w_step, T* out,
                            int64_t out_stride) {
   if constexpr (C >= 1) {
     if (channels == C)
-      return dense_tile<T, C, kPacked>(x, x_rows, rows, w, w_rows, w_step, out, out_stride);
-    return dense_tile_for<T, kPacked, kMaxChannels, C - 1>(channels, x, x_rows, rows, w, w_rows,
-                                                           w_step, out, out_stride);
+      return dense_tile<T, C, NV, kPacked>(x, x_rows, rows, w, w_rows, w_step, out, out_stride);
+    return dense_tile_for<T, NV, kPacked, C - 1>(channels, x, x_rows, rows, w, w_rows, w_step,
+                                                 out, out_stride);
   }
 }
 
@@ -212,11 +217,27 @@ inline void write_row(const T* buffer, int64_t qb, int64_t nq, int64_t stride, i
   }
 }
 
+// Whether every value is finite: exponent bits not all ones, tested on the bits so that the
+// loop vectorises (a float comparison with nan would not).
 template <typename T>
+bool all_finite(const T* values, int64_t count) {
+  using Bits = std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>;
+  constexpr Bits kExponent =
+      static_cast<Bits>(sizeof(T) == 4 ? 0x7f800000ull : 0x7ff0000000000000ull);
+  Bits any = 0;
+  for (int64_t e = 0; e < count; ++e) {
+    Bits bits;
+    std::memcpy(&bits, values + e, sizeof(T));
+    any |= static_cast<Bits>((bits & kExponent) == kExponent);
+  }
+  return any == 0;
+}
+
+template <typename T, typename Shape>
 void forward(const at::Tensor& input, const at::Tensor& weight, const T* bias, at::Tensor& output,
              int64_t stride, int64_t padding, int64_t groups, int64_t dilation) {
-  using Shape = TileShape<T>;
   constexpr int C = Shape::kChannels;
+  constexpr int NV = Shape::kVectors;
   constexpr int Q = Shape::kPositions;
   const int64_t batch = input.size(0), c_in = input.size(1), length = input.size(2);
   const int64_t cin_g = c_in / groups, cout_g = weight.size(1), kernel = weight.size(2);
@@ -248,9 +269,7 @@ void forward(const at::Tensor& input, const at::Tensor& weight, const T* bias, a
   const int64_t window = qb + m_lag;
   // ... used for the ends of rows only where every weight is finite: a padded zero times a
   // finite weight is a zero, which changes no sum, but 0 * inf is nan.
-  bool finite = true;
-  for (int64_t e = 0, total = weight.numel(); e < total && finite; ++e)
-    finite = std::isfinite(w_all[e]);
+  const bool finite = all_finite(w_all, weight.numel());
 
   // The phases: taps k with k*dilation = m*s + rho.
   std::vector<Phase> phases(s);
@@ -359,13 +378,13 @@ void forward(const at::Tensor& input, const at::Tensor& weight, const T* bias, a
             const T* xs = inside ? x + q_a : padded.data() + j0 + m_lag;
             const int64_t* x_rows = inside ? phase.x_direct.data() : phase.x_window.data();
             if (packed)
-              dense_tile_for<T, true, C>(ch, xs, x_rows, rows, w, phase.w_rows.data(), w_step,
+              dense_tile_for<T, NV, true, C>(ch, xs, x_rows, rows, w, phase.w_rows.data(), w_step,
                                          out + j0, row_stride);
             else
-              dense_tile_for<T, false, C>(ch, xs, x_rows, rows, w, phase.w_rows.data(), w_step,
+              dense_tile_for<T, NV, false, C>(ch, xs, x_rows, rows, w, phase.w_rows.data(), w_step,
                                           out + j0, row_stride);
           } else {
-            edge_tile<T, C>(x, length, cin_g, phase, w, w_step, ch, q_a, count, out + j0,
+            edge_tile<T, C, Q>(x, length, cin_g, phase, w, w_step, ch, q_a, count, out + j0,
                             row_stride);
           }
         }
@@ -435,7 +454,14 @@ at::Tensor conv_transpose1d(const at::Tensor& input_, const at::Tensor& weight_,
   }
   AT_DISPATCH_FLOATING_TYPES(input.scalar_type(), "convtranspose_native::conv_transpose1d", [&] {
     const scalar_t* b = bias.defined() ? bias.data_ptr<scalar_t>() : nullptr;
-    forward<scalar_t>(input, weight, b, output, stride, padding, groups, dilation);
+    // Positions per phase (q values): fewer than a long tile holds take the short tiles.
+    const int64_t q_count = (out_length - 1 + padding) / stride - padding / stride + 1;
+    if (q_count < LongTile<scalar_t>::kPositions)
+      forward<scalar_t, ShortTile<scalar_t>>(input, weight, b, output, stride, padding, groups,
+                                             dilation);
+    else
+      forward<scalar_t, LongTile<scalar_t>>(input, weight, b, output, stride, padding, groups,
+                                            dilation);
   });
   return output;
 }
