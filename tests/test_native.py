@@ -300,7 +300,9 @@ def test_rule_default_follows_availability() -> None:
 
 
 def test_workspace() -> None:
+    """The packed copy of the weight, made where it serves at least 512 positions."""
     assert cpu.workspace_elements("native", 16, 48, 24, 6000, 4, 2, groups=2) == 48 * 12 * 4
+    assert cpu.workspace_elements("native", 1, 512, 256, 32, 16, 8, padding=4) == 0
 
 
 @needs_native

@@ -12,13 +12,18 @@
 // Blocking: one work item is (batch n, group g, a block of QB values of q, a tile of C output
 // channels). For each phase it computes tiles of C channels x Q consecutive q in registers
 // (C*Q/W vector accumulators, W lanes per vector): per row (ci, tap) one broadcast of each of the
-// C weights and Q/W unaligned loads of consecutive inputs feed C*Q/W fused multiply-adds. The
-// phases' results land phase-major in a small local buffer; then each output row of the block
-// is written once, contiguously, phases interleaved, bias added.
+// C weights and Q/W unaligned loads of consecutive inputs feed C*Q/W fused multiply-adds. Long
+// rows use 4 x 24 tiles (AVX2 floats), rows shorter than that 12 x 8. The phases' results land
+// phase-major in a small local buffer; then each output row of the block is written once,
+// contiguously, phases interleaved, bias added. The weight is packed per channel tile (C values
+// per row, contiguous) when it serves enough positions to repay the copy, else read in place.
 //
-// Non-finite values: 0 * inf is nan, which the definition does not have, so no product with a
-// padded zero is ever formed. A tile whose rows all read valid input takes the dense path;
-// others (the ends of a row) loop each row over the positions where it reads valid input only.
+// Non-finite values: 0 * inf is nan, which the definition does not have. A tile whose rows all
+// read valid input takes the dense path. At the ends of a row, where some rows would read
+// padding: if every weight is finite, the dense path runs on a zero-padded copy of the input
+// (a zero times a finite weight adds exactly nothing, whatever the input holds); otherwise each
+// row loops over the positions where it reads valid input only, so no product with padding is
+// ever formed.
 //
 // Determinism: every output element is computed by one work item in one fixed order, whatever
 // the number of threads: no atomics, identical bits with 1 or many threads.
@@ -262,6 +267,7 @@ void forward(const at::Tensor& input, const at::Tensor& weight, const T* bias, a
   // Packing the weight (per group and channel tile, C contiguous values per row) costs a pass
   // over it; it pays when each weight is used often (many positions), else the kernel reads
   // the weight where it is, C values K apart.
+  // (cpu/workspace.py models this copy: keep the two in step.)
   const bool packed = batch * q_count >= 512;
   const int64_t w_step = packed ? 1 : kernel;
   // The largest lag: a zero-padded window of the input holds positions q_start - m_lag ...
