@@ -83,7 +83,7 @@ def assert_matches_torch(x, w, b, kwargs) -> None:
 
 @needs_native
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
-@settings(max_examples=150)
+@settings(max_examples=100)
 @given(data=st.data())
 def test_matches_torch(dtype: torch.dtype, data) -> None:
     assert_matches_torch(*data.draw(long_cases(dtype)))
@@ -162,7 +162,7 @@ def test_threads_give_identical_bits(dtype: torch.dtype) -> None:
 
 @needs_native
 @given(data=st.data())
-@settings(max_examples=100)
+@settings(max_examples=80)
 def test_non_finite(data) -> None:
     """``nan``, ``inf`` and ``-inf`` planted in input, weight and bias on long rows: exactly
     where the definition (torch's float64 op) has them, finite elsewhere (the dense interior
@@ -244,18 +244,22 @@ def test_no_compiler(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
-def test_import_never_compiles(tmp_path: Path) -> None:
-    """Importing the package with no build at hand compiles nothing: it reports 'not built'."""
+def test_import_never_compiles() -> None:
+    """Importing the package never calls the compiler: it loads a build that exists (here,
+    where this test run's build exists) or reports that there is none."""
     code = (
-        "from pathlib import Path\n"
         "import torch.utils.cpp_extension as ce\n"
         "ce.load = lambda *a, **k: (_ for _ in ()).throw(AssertionError('compiled'))\n"
+        "import convtranspose\n"
         "from convtranspose.cpu import extension as e\n"
-        "print(e.available(), e.reason())\n"
+        "print(e.available(), e.reason() or 'loaded')\n"
     )
-    done = _run_python(code, CONVTRANSPOSE_NATIVE="0")
+    done = _run_python(code, CONVTRANSPOSE_NATIVE="1")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("False turned off")
+    assert done.stdout.strip() == ("True loaded" if AVAILABLE else f"False {extension.reason()}"), (
+        done.stdout
+    )
+    assert "Warning" not in done.stderr, done.stderr
 
 
 def test_cache_directory() -> None:
