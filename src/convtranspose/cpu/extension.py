@@ -37,11 +37,15 @@ NAME = "convtranspose_native"
 #: The C++ sources, compiled into one library.
 SOURCES = tuple(sorted((Path(__file__).parent / "csrc").glob("*.cpp")))
 
-#: The compiler's flags: optimised for this CPU (vector width, FMA), OpenMP for
-#: ``at::parallel_for`` (implemented in torch's headers with OpenMP pragmas), and fused
+#: The compiler's flags: optimised for this CPU (vector width, FMA; ARM compilers spell it
+#: ``-mcpu``), OpenMP for ``at::parallel_for`` (implemented in torch's headers with OpenMP
+#: pragmas; Apple's clang has none, and the kernel then runs on one thread), and fused
 #: multiply-adds allowed (ISO C++ modes leave them off).
-CFLAGS = ("-O3", "-march=native", "-fopenmp", "-ffp-contract=fast", "-DNDEBUG")
-LDFLAGS = ("-fopenmp",)
+_ARM = platform.machine().lower() in ("arm64", "aarch64")
+_OPENMP = () if sys.platform == "darwin" else ("-fopenmp",)
+CFLAGS = ("-O3", "-mcpu=native" if _ARM else "-march=native", *_OPENMP, "-ffp-contract=fast",
+          "-DNDEBUG")  # fmt: skip
+LDFLAGS = _OPENMP
 
 #: What turns the kernel off.
 DISABLE_VARIABLE = "CONVTRANSPOSE_NATIVE"
