@@ -258,6 +258,11 @@ void forward(const at::Tensor& input, const at::Tensor& weight, const T* bias, a
   const int64_t tiles = (cout_g + C - 1) / C;
   const int64_t threads = at::get_num_threads();
   int64_t qb = std::max<int64_t>(1, (16384 / static_cast<int64_t>(sizeof(T))) / (C * s) / Q) * Q;
+  // ... and the block's input (C_in/g rows of QB + lag values) within about 256 KiB, half a
+  // typical L2: every channel tile of the block reads all of it again.
+  const int64_t lag = (dilation * (kernel - 1)) / s;
+  const int64_t fit = (262144 / static_cast<int64_t>(sizeof(T))) / cin_g - lag;
+  qb = std::min(qb, std::max<int64_t>(1, fit / Q) * Q);
   qb = std::min(qb, ((q_count + Q - 1) / Q) * Q);
   while (qb > Q && batch * groups * tiles * ((q_count + qb - 1) / qb) < 4 * threads)
     qb = std::max<int64_t>(Q, ((qb / 2 + Q - 1) / Q) * Q);
