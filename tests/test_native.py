@@ -280,7 +280,7 @@ def test_cache_directory() -> None:
         (32, 24, 24, 6000, 3, 2),
         (4, 32, 16, 16000, 8, 4),
         (1, 64, 32, 8192, 4, 2),  # batch-1 inference
-        (1, 512, 256, 2048, 16, 8),  # many rows (C_in*K = 8192), but a long input
+        (1, 256, 128, 4096, 16, 8),  # 256 channels in, K > stride, 4096 positions
         (8, 64, 64, 1000, 4, 4, 64),  # depthwise
     ],
 )
@@ -295,6 +295,8 @@ def test_rule_sends_training_shapes_to_native(shape: tuple) -> None:
         (1, 1024, 512, 64, 16, 8),  # channel-heavy: torch's matrix multiply near the roofline
         (1, 256, 256, 8, 4, 2),  # short input, C_in*K = 1024 rows
         (2, 271, 157, 77, 4, 2),  # 1084 rows, 154 positions
+        (1, 512, 256, 2048, 16, 8),  # 512 channels in, 2048 positions
+        (1, 356, 67, 4820, 4, 7),  # 356 channels in, stamps apart: one GEMM and a copy
     ],
 )
 def test_rule_keeps_torch_where_it_wins(shape: tuple) -> None:
