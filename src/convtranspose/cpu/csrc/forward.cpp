@@ -333,10 +333,11 @@ void forward(const at::Tensor& input, const at::Tensor& weight, const T* bias, a
 
   const T* x_all = input.data_ptr<T>();
   T* y_all = output.data_ptr<T>();
-  // At least 2^18 multiply-adds (some microseconds) per thread's share: below, waking a second
-  // thread costs more than it saves, and on a busy machine it may wait a scheduler's time slice.
+  // At least 2^20 multiply-adds (tens of microseconds) per thread's share: below, waking a
+  // second thread costs more than it saves, and on a busy machine it may wait a scheduler's
+  // time slice (milliseconds).
   const int64_t work = std::max<int64_t>(1, batch * c_in * cout_g * kernel * length / items);
-  const int64_t grain = std::max<int64_t>(1, ((int64_t{1} << 18) + work - 1) / work);
+  const int64_t grain = std::max<int64_t>(1, ((int64_t{1} << 20) + work - 1) / work);
   at::parallel_for(0, items, grain, [&](int64_t begin, int64_t end) {
     std::vector<T> buffer(static_cast<size_t>(C * s * qb));
     std::vector<T> padded;  // the zero-padded window of the current (n, g, q block)
