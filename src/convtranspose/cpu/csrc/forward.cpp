@@ -1,0 +1,376 @@
+// convtranspose_native::conv_transpose1d: the forward of a transposed 1-d convolution on the CPU,
+// computed in torch's (N, C, L) layout, polyphase, register-blocked, parallel over work items.
+//
+// The definition: y[n, co, t] = bias[co] + sum over (ci in co's group, k, i) with
+// i*stride + k*dilation = t + padding of x[n, ci, i] * w[ci, co - group*C_out/g, k].
+//
+// Polyphase: write u = t + padding = q*stride + rho (rho = u mod stride, the output's phase).
+// Tap k reaches phase rho exactly when k*dilation = m*stride + rho for an integer m >= 0, and
+// then reads input i = q - m. So each phase is an ordinary stride-1 correlation over the rows
+// (ci, tap of the phase): a small dense product, with no multiplication by an inserted zero.
+//
+// Blocking: one work item is (batch n, group g, a block of QB values of q, a tile of C output
+// channels). For each phase it computes tiles of C channels x Q consecutive q in registers
+// (C*Q/W vector accumulators, W lanes per vector): per row (ci, tap) one broadcast of each of the
+// C weights and Q/W unaligned loads of consecutive inputs feed C*Q/W fused multiply-adds. The
+// phases' results land phase-major in a small local buffer; then each output row of the block
+// is written once, contiguously, phases interleaved, bias added.
+//
+// Non-finite values: 0 * inf is nan, which the definition does not have, so no product with a
+// padded zero is ever formed. A tile whose rows all read valid input takes the dense path;
+// others (the ends of a row) loop each row over the positions where it reads valid input only.
+//
+// Determinism: every output element is computed by one work item in one fixed order, whatever
+// the number of threads: no atomics, identical bits with 1 or many threads.
+
+#include <ATen/ATen.h>
+#include <ATen/Dispatch.h>
+#include <ATen/Parallel.h>
+#include <torch/library.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <vector>
+
+#if !defined(__GNUC__)
+#error "convtranspose's native kernel needs GCC or Clang (their vector extensions)"
+#endif
+
+namespace {
+
+// The widest vector the target has: AVX-512 (16 floats), AVX/AVX2 (8 floats), else SSE/NEON (4).
+#if defined(__AVX512F__)
+constexpr int kVectorBytes = 64;
+#elif defined(__AVX__)
+constexpr int kVectorBytes = 32;
+#else
+constexpr int kVectorBytes = 16;
+#endif
+
+template <typename T>
+struct VectorOf;
+template <>
+struct VectorOf<float> {
+  typedef float type __attribute__((vector_size(kVectorBytes)));
+};
+template <>
+struct VectorOf<double> {
+  typedef double type __attribute__((vector_size(kVectorBytes)));
+};
+
+// The register tile: kChannels output channels x kVectors vectors of positions. With 16 vector
+// registers (AVX2) 4 x 3 uses 12 accumulators, 3 input vectors and a broadcast weight; with 32
+// (AVX-512) 8 x 3 uses 24.
+template <typename T>
+struct TileShape {
+  static constexpr int kLanes = kVectorBytes / static_cast<int>(sizeof(T));
+  static constexpr int kChannels = kVectorBytes == 64 ? 8 : 4;
+  static constexpr int kVectors = 3;
+  static constexpr int kPositions = kLanes * kVectors;
+};
+
+// The phases' taps: for phase rho, the rows (ci, tap) in order, each the input offset
+// ci*L - m (input i = q - m of channel ci), with m's range for the interior test.
+struct Phase {
+  std::vector<int64_t> m;        // per tap of the phase: the input lag m
+  std::vector<int64_t> offsets;  // per row (ci, tap): ci*L - m
+  int64_t first_tap = 0;         // index of the phase's first tap among all K (packed weight)
+  int64_t m_min = 0, m_max = 0;
+};
+
+// Dense tile: every row reads valid input for every one of the Q positions.
+// x points at input (n, group's first channel, q_a); w at the tile's packed weights, one row of
+// kStride values per (ci, tap); out at the buffer, rows out_stride apart.
+template <typename T, int C, int kStride>
+inline void dense_tile(const T* __restrict x, const int64_t* __restrict offsets, int64_t rows,
+                       const T* __restrict w, T* __restrict out, int64_t out_stride) {
+  using V = typename VectorOf<T>::type;
+  constexpr int W = TileShape<T>::kLanes;
+  constexpr int NV = TileShape<T>::kVectors;
+  V acc[C][NV];
+#pragma GCC unroll 8
+  for (int c = 0; c < C; ++c)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[c][v] = V{};
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* xp = x + offsets[r];
+    V xv[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) std::memcpy(&xv[v], xp + v * W, sizeof(V));
+    const T* wr = w + r * kStride;
+#pragma GCC unroll 8
+    for (int c = 0; c < C; ++c) {
+      const T wc = wr[c];
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[c][v] += xv[v] * wc;
+    }
+  }
+#pragma GCC unroll 8
+  for (int c = 0; c < C; ++c)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) std::memcpy(out + c * out_stride + v * W, &acc[c][v], sizeof(V));
+}
+
+// Edge tile: nq <= Q positions q_a .. q_a + nq - 1; each row contributes only where it reads
+// input inside [0, L): no product with padding.
+template <typename T, int kStride>
+inline void edge_tile(const T* __restrict x, int64_t length, int64_t cin, const Phase& phase,
+                      const T* __restrict w, int channels, int64_t q_a, int64_t nq,
+                      T* __restrict out, int64_t out_stride) {
+  constexpr int Q = TileShape<T>::kPositions;
+  T acc[kStride][Q];
+  for (int c = 0; c < channels; ++c)
+    for (int j = 0; j < Q; ++j) acc[c][j] = T(0);
+  const int64_t taps = static_cast<int64_t>(phase.m.size());
+  for (int64_t ci = 0; ci < cin; ++ci) {
+    for (int64_t j = 0; j < taps; ++j) {
+      const int64_t m = phase.m[j];
+      // positions jj with 0 <= q_a + jj - m < length
+      const int64_t lo = std::max<int64_t>(0, m - q_a);
+      const int64_t hi = std::min<int64_t>(nq, length + m - q_a);
+      if (lo >= hi) continue;
+      const T* xr = x + ci * length;
+      const int64_t shift = q_a - m;
+      const T* wr = w + (ci * taps + j) * kStride;
+      for (int c = 0; c < channels; ++c) {
+        const T wc = wr[c];
+        for (int64_t jj = lo; jj < hi; ++jj) acc[c][jj] += xr[shift + jj] * wc;
+      }
+    }
+  }
+  for (int c = 0; c < channels; ++c)
+    for (int64_t jj = 0; jj < nq; ++jj) out[c * out_stride + jj] = acc[c][jj];
+}
+
+template <typename T, int kStride, int C = kStride>
+inline void dense_tile_for(int channels, const T* x, const int64_t* offsets, int64_t rows,
+                           const T* w, T* out, int64_t out_stride) {
+  if constexpr (C >= 1) {
+    if (channels == C) return dense_tile<T, C, kStride>(x, offsets, rows, w, out, out_stride);
+    return dense_tile_for<T, kStride, C - 1>(channels, x, offsets, rows, w, out, out_stride);
+  }
+}
+
+// One output row's block: positions t = t_first + l for l in [0, S*nq) hold
+// buffer[rho*QB + l / S] with rho = l % S; write those inside [0, L_out), bias added.
+template <typename T, bool kBias, int S>
+inline void interleave(const T* __restrict buffer, int64_t qb, int64_t nq, int64_t stride,
+                       int64_t t_first, int64_t out_length, T bias, T* __restrict y) {
+  const int64_t s = S > 0 ? S : stride;
+  const int64_t begin = std::max<int64_t>(0, t_first);
+  const int64_t end = std::min<int64_t>(out_length, t_first + s * nq);
+  // whole groups of s positions inside the row: [q_lo, q_hi)
+  const int64_t q_lo = (begin - t_first + s - 1) / s;
+  const int64_t q_hi = std::max(q_lo, (end - t_first) / s);
+  auto one = [&](int64_t t) {
+    const int64_t l = t - t_first;
+    const T v = buffer[(l % s) * qb + l / s];
+    y[t] = kBias ? v + bias : v;
+  };
+  for (int64_t t = begin; t < std::min(end, t_first + q_lo * s); ++t) one(t);
+  T* yq = y + t_first;
+  if constexpr (S > 0) {
+    for (int64_t q = q_lo; q < q_hi; ++q)
+#pragma GCC unroll 8
+      for (int r = 0; r < S; ++r) {
+        const T v = buffer[r * qb + q];
+        yq[q * S + r] = kBias ? v + bias : v;
+      }
+  } else {
+    for (int64_t r = 0; r < s; ++r)
+      for (int64_t q = q_lo; q < q_hi; ++q) {
+        const T v = buffer[r * qb + q];
+        yq[q * s + r] = kBias ? v + bias : v;
+      }
+  }
+  for (int64_t t = std::max(begin, t_first + q_hi * s); t < end; ++t) one(t);
+}
+
+template <typename T, bool kBias>
+inline void write_row(const T* buffer, int64_t qb, int64_t nq, int64_t stride, int64_t t_first,
+                      int64_t out_length, T bias, T* y) {
+  switch (stride) {
+    case 1: return interleave<T, kBias, 1>(buffer, qb, nq, stride, t_first, out_length, bias, y);
+    case 2: return interleave<T, kBias, 2>(buffer, qb, nq, stride, t_first, out_length, bias, y);
+    case 3: return interleave<T, kBias, 3>(buffer, qb, nq, stride, t_first, out_length, bias, y);
+    case 4: return interleave<T, kBias, 4>(buffer, qb, nq, stride, t_first, out_length, bias, y);
+    case 8: return interleave<T, kBias, 8>(buffer, qb, nq, stride, t_first, out_length, bias, y);
+    default: return interleave<T, kBias, 0>(buffer, qb, nq, stride, t_first, out_length, bias, y);
+  }
+}
+
+template <typename T>
+void forward(const at::Tensor& input, const at::Tensor& weight, const T* bias, at::Tensor& output,
+             int64_t stride, int64_t padding, int64_t groups, int64_t dilation) {
+  using Shape = TileShape<T>;
+  constexpr int C = Shape::kChannels;
+  constexpr int Q = Shape::kPositions;
+  const int64_t batch = input.size(0), c_in = input.size(1), length = input.size(2);
+  const int64_t cin_g = c_in / groups, cout_g = weight.size(1), kernel = weight.size(2);
+  const int64_t c_out = cout_g * groups, out_length = output.size(2);
+  const int64_t s = stride;
+
+  // The phases: taps k with k*dilation = m*s + rho.
+  std::vector<Phase> phases(s);
+  std::vector<int64_t> tap_order;  // the taps, phase by phase (the packed weight's order)
+  for (int64_t rho = 0; rho < s; ++rho) {
+    Phase& phase = phases[rho];
+    phase.first_tap = static_cast<int64_t>(tap_order.size());
+    for (int64_t k = 0; k < kernel; ++k) {
+      if ((k * dilation) % s != rho) continue;
+      tap_order.push_back(k);
+      phase.m.push_back((k * dilation - rho) / s);
+    }
+    if (!phase.m.empty()) {
+      phase.m_min = *std::min_element(phase.m.begin(), phase.m.end());
+      phase.m_max = *std::max_element(phase.m.begin(), phase.m.end());
+    }
+    phase.offsets.reserve(cin_g * phase.m.size());
+    for (int64_t ci = 0; ci < cin_g; ++ci)
+      for (int64_t m : phase.m) phase.offsets.push_back(ci * length - m);
+  }
+
+  // The packed weight: per (group, channel tile) a block of cin_g*K rows of C values, phase by
+  // phase, each phase's rows (ci, tap) in order; channels past C_out/g are zeros never stored.
+  const int64_t tiles = (cout_g + C - 1) / C;
+  const int64_t block = cin_g * kernel * C;
+  std::vector<T> packed(static_cast<size_t>(groups * tiles * block), T(0));
+  {
+    const T* w = weight.data_ptr<T>();  // (C_in, C_out/g, K), contiguous
+    for (int64_t g = 0; g < groups; ++g)
+      for (int64_t tile = 0; tile < tiles; ++tile) {
+        T* dst = packed.data() + (g * tiles + tile) * block;
+        for (int64_t rho = 0; rho < s; ++rho) {
+          const Phase& phase = phases[rho];
+          const int64_t taps = static_cast<int64_t>(phase.m.size());
+          T* pdst = dst + cin_g * phase.first_tap * C;
+          for (int64_t ci = 0; ci < cin_g; ++ci)
+            for (int64_t j = 0; j < taps; ++j) {
+              const int64_t k = tap_order[phase.first_tap + j];
+              for (int64_t c = 0; c < C && tile * C + c < cout_g; ++c)
+                pdst[(ci * taps + j) * C + c] =
+                    w[((g * cin_g + ci) * cout_g + tile * C + c) * kernel + k];
+            }
+        }
+      }
+  }
+
+  // The q range: u = t + padding runs over [padding, L_out - 1 + padding].
+  const int64_t q_min = padding / s;
+  const int64_t q_count = (out_length - 1 + padding) / s - q_min + 1;
+  // Blocks of q: a multiple of Q, the buffer (C x s x QB values) about 16 KiB or less, and at
+  // least a few work items per thread.
+  const int64_t threads = at::get_num_threads();
+  int64_t qb = std::max<int64_t>(1, (16384 / static_cast<int64_t>(sizeof(T))) / (C * s) / Q) * Q;
+  qb = std::min(qb, ((q_count + Q - 1) / Q) * Q);
+  while (qb > Q && batch * groups * tiles * ((q_count + qb - 1) / qb) < 4 * threads)
+    qb = std::max<int64_t>(Q, ((qb / 2 + Q - 1) / Q) * Q);
+  const int64_t q_blocks = (q_count + qb - 1) / qb;
+  const int64_t items = batch * groups * q_blocks * tiles;
+
+  const T* x_all = input.data_ptr<T>();
+  T* y_all = output.data_ptr<T>();
+  at::parallel_for(0, items, 1, [&](int64_t begin, int64_t end) {
+    std::vector<T> buffer(static_cast<size_t>(C * s * qb));
+    for (int64_t item = begin; item < end; ++item) {
+      // item = ((n * groups + g) * q_blocks + qblock) * tiles + tile: tiles innermost, so
+      // consecutive items reuse the same input block from the cache.
+      const int64_t tile = item % tiles;
+      const int64_t qblock = (item / tiles) % q_blocks;
+      const int64_t g = (item / (tiles * q_blocks)) % groups;
+      const int64_t n = item / (tiles * q_blocks * groups);
+      const int64_t channels = std::min<int64_t>(C, cout_g - tile * C);
+      const int64_t q_start = q_min + qblock * qb;
+      const int64_t nq = std::min(qb, q_min + q_count - q_start);
+      const T* x = x_all + (n * c_in + g * cin_g) * length;
+      const T* w_tile = packed.data() + (g * tiles + tile) * block;
+      const int64_t row_stride = s * qb;  // buffer: [channel][phase][q]
+      for (int64_t rho = 0; rho < s; ++rho) {
+        const Phase& phase = phases[rho];
+        T* out = buffer.data() + rho * qb;
+        const int64_t taps = static_cast<int64_t>(phase.m.size());
+        if (taps == 0) {  // a phase no tap reaches: only the bias
+          for (int64_t c = 0; c < channels; ++c)
+            std::fill(out + c * row_stride, out + c * row_stride + nq, T(0));
+          continue;
+        }
+        const T* w_phase = w_tile + cin_g * phase.first_tap * C;
+        const int64_t rows = cin_g * taps;
+        for (int64_t j0 = 0; j0 < nq; j0 += Q) {
+          const int64_t q_a = q_start + j0;
+          const int64_t count = std::min<int64_t>(Q, nq - j0);
+          const bool inside =
+              count == Q && q_a - phase.m_max >= 0 && q_a + Q - 1 - phase.m_min < length;
+          if (inside)
+            dense_tile_for<T, C>(static_cast<int>(channels), x + q_a, phase.offsets.data(),
+                                 rows, w_phase, out + j0, row_stride);
+          else
+            edge_tile<T, C>(x, length, cin_g, phase, w_phase, static_cast<int>(channels), q_a,
+                            count, out + j0, row_stride);
+        }
+      }
+      // Write each output row of the block once: positions t = q*s + rho - padding.
+      const int64_t t_first = q_start * s - padding;
+      for (int64_t c = 0; c < channels; ++c) {
+        const int64_t co = g * cout_g + tile * C + c;
+        T* y = y_all + (n * c_out + co) * out_length;
+        const T* row = buffer.data() + c * row_stride;
+        if (bias != nullptr)
+          write_row<T, true>(row, qb, nq, s, t_first, out_length, bias[co], y);
+        else
+          write_row<T, false>(row, qb, nq, s, t_first, out_length, T(0), y);
+      }
+    }
+  });
+}
+
+at::Tensor conv_transpose1d(const at::Tensor& input_, const at::Tensor& weight_,
+                            const std::optional<at::Tensor>& bias_, int64_t stride,
+                            int64_t padding, int64_t output_padding, int64_t groups,
+                            int64_t dilation) {
+  // The arguments were checked by the package (convtranspose.arguments); these guard the
+  // kernel's own assumptions only.
+  TORCH_CHECK(input_.dim() == 3 && weight_.dim() == 3, "conv_transpose1d: expected 3-d input and weight");
+  TORCH_CHECK(stride >= 1 && dilation >= 1 && groups >= 1 && padding >= 0 && output_padding >= 0,
+              "conv_transpose1d: invalid stride, dilation, groups, padding or output_padding");
+  TORCH_CHECK(input_.size(1) == weight_.size(0) && input_.size(1) % groups == 0,
+              "conv_transpose1d: input channels must match the weight and divide by groups");
+  const at::Tensor input = input_.contiguous();
+  const at::Tensor weight = weight_.contiguous();
+  const int64_t batch = input.size(0), length = input.size(2), kernel = weight.size(2);
+  const int64_t c_out = weight.size(1) * groups;
+  const int64_t out_length =
+      (length - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1;
+  TORCH_CHECK(out_length > 0, "conv_transpose1d: the output length must be positive");
+  at::Tensor output = at::empty({batch, c_out, out_length}, input.options());
+  at::Tensor bias;
+  if (bias_.has_value() && bias_->defined()) {
+    bias = bias_->contiguous();
+    TORCH_CHECK(bias.numel() == c_out, "conv_transpose1d: bias must have C_out elements");
+  }
+  if (output.numel() == 0) return output;
+  if (input.numel() == 0) {  // nothing to sum: the bias alone
+    if (bias.defined()) output.copy_(bias.view({1, c_out, 1}).expand_as(output));
+    else output.zero_();
+    return output;
+  }
+  AT_DISPATCH_FLOATING_TYPES(input.scalar_type(), "convtranspose_native::conv_transpose1d", [&] {
+    const scalar_t* b = bias.defined() ? bias.data_ptr<scalar_t>() : nullptr;
+    forward<scalar_t>(input, weight, b, output, stride, padding, groups, dilation);
+  });
+  return output;
+}
+
+}  // namespace
+
+TORCH_LIBRARY_FRAGMENT(convtranspose_native, m) {
+  m.def(
+      "conv_transpose1d(Tensor input, Tensor weight, Tensor? bias, int stride, int padding, "
+      "int output_padding, int groups, int dilation) -> Tensor");
+}
+
+TORCH_LIBRARY_IMPL(convtranspose_native, CPU, m) {
+  m.impl("conv_transpose1d", &conv_transpose1d);
+}
