@@ -16,7 +16,7 @@ from ..cost import stamp_multiplies
 from ..shapes import transposed_length
 from .torch_calls import torch_runs_onednn
 
-__all__ = ["THRESHOLDS", "Thresholds", "choose_algorithm"]
+__all__ = ["THRESHOLDS", "Thresholds", "choose_algorithm", "native_gradients"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,15 @@ class Thresholds:
     #: ... up to this many input positions (beyond, the weight copy packing saves is a small
     #: share of the call).
     packed_positions: int = 1024
+    #: The native gradient kernels (when built) compute the input gradient up to this
+    #: reduction per output element (``C_out/groups * K``): beyond it oneDNN's blocked
+    #: convolution is as fast ...
+    native_input_grad_reduction: int = 1024
+    #: ... and the weight gradient up to this channel product per group
+    #: (``C_in/groups * C_out/groups``): beyond it oneDNN's reuse of each loaded value wins ...
+    native_weight_grad_channels: int = 4096
+    #: ... each from this many multiply-adds (below, the calls cost about the same).
+    native_grad_multiplies: int = 2**16
 
 
 #: The thresholds the rule uses.
@@ -124,3 +133,29 @@ def choose_algorithm(
     ):
         return "aten_aligned"
     return "aten"
+
+
+def native_gradients(
+    batch: int,
+    in_channels: int,
+    out_channels: int,
+    length: int,
+    kernel_size: int,
+    stride: int = 1,
+    groups: int = 1,
+    dilation: int = 1,
+) -> tuple[bool, bool]:
+    """Whether the native kernels compute ``(d input, d weight)`` of a CPU call faster than
+    torch's ``convolution_backward`` (float32 and float64, once the kernel is built): each
+    from :attr:`Thresholds.native_grad_multiplies` multiply-adds, the input gradient up to
+    :attr:`Thresholds.native_input_grad_reduction`, the weight gradient up to
+    :attr:`Thresholds.native_weight_grad_channels`."""
+    t = THRESHOLDS
+    multiply_adds = stamp_multiplies(batch, in_channels, out_channels, length, kernel_size, groups)
+    if multiply_adds < t.native_grad_multiplies:
+        return False, False
+    cols = out_channels // groups
+    return (
+        cols * kernel_size <= t.native_input_grad_reduction,
+        (in_channels // groups) * cols <= t.native_weight_grad_channels,
+    )
