@@ -42,11 +42,12 @@ def torch_grads(x, w, go, s, p, op, d, g):
 @st.composite
 def shapes(draw):
     """A valid call, wide enough to straddle the kernels' register tiles (6 channels x 16
-    positions), their chunks and their batch pieces: short and long lengths, K > L, every
-    stride, padding, output_padding, dilation and grouping."""
+    positions or channels), their chunks and their batch pieces, narrow and wide groups (the
+    weight gradient's two kernels): short and long lengths, K > L, every stride, padding,
+    output_padding, dilation and grouping."""
     groups = draw(st.sampled_from([1, 1, 2, 3]))
     rows = draw(st.integers(1, 14))
-    cols = draw(st.integers(1, 14))
+    cols = draw(st.one_of(st.integers(1, 14), st.integers(30, 40)))  # narrow and wide groups
     k = draw(st.integers(1, 9))
     s = draw(st.integers(1, 5))
     d = draw(st.integers(1, 4))

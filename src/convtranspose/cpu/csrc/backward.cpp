@@ -12,7 +12,10 @@
 //                a tile of MR input channels x NR vectors of positions, accumulated over the
 //                group's C_out/groups x K (weight, broadcast) x (phase, loaded) products;
 //   weight grad: gw[ci, col, k]  = sum_{n, i} x[n, ci, i] * go_{r_k}[n, co, i + q_k]
-//                a tile of MR input x NR output channels, each a vector of partial sums over i.
+//                for wide groups, a tile of MR input channels x NR vectors of output channels
+//                accumulating (broadcast input sample) x (vector of the phases, transposed);
+//                for narrow ones, a tile of MR input x NR output channels, each a vector of
+//                partial sums over i.
 //
 // Only real terms are computed: a position whose tap falls outside grad_output is never
 // multiplied by a padding zero (0 * inf is nan, and the definition has no such term). Tiles run
@@ -36,14 +39,8 @@
 #include <immintrin.h>
 #endif
 
-#ifndef CT_NS
+#ifndef CT_NS  // the operators' namespace (another one lets variants load side by side)
 #define CT_NS convtranspose_native
-#endif
-#ifndef IG_CHUNK_BYTES
-#define IG_CHUNK_BYTES (24 * 1024)
-#endif
-#ifndef WG_CHUNK_BYTES
-#define WG_CHUNK_BYTES (256 * 1024)
 #endif
 
 namespace {
@@ -175,12 +172,11 @@ struct Taps {
 // Input gradient
 // ---------------------------------------------------------------------------------------------
 
-#ifndef IG_MR_
-#define IG_MR_ 6
-#define IG_NR_ 2
-#endif
-constexpr int IG_MR = IG_MR_;  // input channels per tile
-constexpr int IG_NR = IG_NR_;  // vectors of positions per tile: 12 accumulators, 3 loads, 1 broadcast
+constexpr int IG_MR = 6;  // input channels per tile
+constexpr int IG_NR = 2;  // vectors of positions per tile: 12 accumulators, 2 loads, 1 broadcast
+// The chunk of a row whose phases of grad_output (all the group's channels) fill about 24 KiB,
+// so that the tiles of every block of input channels read them from the core's L1 cache.
+constexpr int64_t IG_CHUNK_BYTES = 24 * 1024;
 
 // One tile: rows a < MR of gi (at out + a*L), positions u .. u + NR*W of the chunk, all taps
 // in range. wp: the tile's weights packed [col][k][IG_MR]; g: the chunk's phases; off[k]: where
@@ -281,8 +277,6 @@ at::Tensor input_grad(const at::Tensor& grad_output, const at::Tensor& weight, i
   if (gi.numel() == 0) return gi;
   if (cols == 0 || L_out == 0) return gi.zero_();
   const Taps taps(K, s, p, d, L, L_out);
-  // chunk: the group's phases of grad_output for it fill about 24 KiB, so that the tiles of
-  // every block of input channels read them from the core's L1 cache
   constexpr int W = Vec<T>::W;
   int64_t chunk = (IG_CHUNK_BYTES / int64_t(sizeof(T))) / (cols * s);
   chunk = std::clamp<int64_t>(chunk / (IG_NR * W) * (IG_NR * W), IG_NR * W, 4096);
@@ -315,10 +309,8 @@ at::Tensor input_grad(const at::Tensor& grad_output, const at::Tensor& weight, i
         const int mr = int(std::min<int64_t>(IG_MR, rows - blk * IG_MR));
         const T* gb = buf.data();
         switch (mr) {
-#if IG_MR_ >= 6
           case 6: input_grad_rows<T, 6>(wb, gb, off.data(), cols, col_stride, taps, i0, len, out); break;
           case 5: input_grad_rows<T, 5>(wb, gb, off.data(), cols, col_stride, taps, i0, len, out); break;
-#endif
           case 4: input_grad_rows<T, 4>(wb, gb, off.data(), cols, col_stride, taps, i0, len, out); break;
           case 3: input_grad_rows<T, 3>(wb, gb, off.data(), cols, col_stride, taps, i0, len, out); break;
           case 2: input_grad_rows<T, 2>(wb, gb, off.data(), cols, col_stride, taps, i0, len, out); break;
@@ -331,8 +323,15 @@ at::Tensor input_grad(const at::Tensor& grad_output, const at::Tensor& weight, i
 }
 
 // ---------------------------------------------------------------------------------------------
-// Weight gradient
+// Weight gradient, dot products: a tile of MR input x NR output channels, each accumulator a
+// vector of partial sums over the positions (lanes summed once per chunk and tap)
 // ---------------------------------------------------------------------------------------------
+
+// The chunk of a row whose input rows and phases of grad_output (the group's channels) fill
+// about 256 KiB: the core's L2 cache.
+constexpr int64_t WG_CHUNK_BYTES = 256 * 1024;
+// Groups with this many output channels run the outer-product kernel (below, the dot products).
+constexpr int64_t WG_OUTER_COLS = 32;
 
 constexpr int WG_MR = 3;  // input channels per tile
 constexpr int WG_NR = 3;  // output channels per tile: 9 accumulators, 3 + 3 loads
@@ -467,6 +466,143 @@ at::Tensor weight_grad(const at::Tensor& input, const at::Tensor& grad_output, i
   return gw;
 }
 
+// Weight gradient, outer products: the phases transposed to [phase][m][col] (col contiguous),
+// a tile of MR input channels x NR vectors of output channels accumulating, position by position,
+// the broadcast input sample times the vector of grad_output values. No lane sums; the partials
+// are kept [ci][k][col], padded to whole vectors.
+// ---------------------------------------------------------------------------------------------
+
+constexpr int WG_OUTER_MR = 6;  // input channels per tile; 2 vectors of output channels
+
+template <typename T, int MR, int NR>
+inline void weight_grad_outer_tile(const T* x, int64_t x_stride, const T* g, int64_t g_stride,
+                                   int64_t u0, int64_t u1, T* out, int64_t out_a) {
+  using V = typename Vec<T>::type;
+  constexpr int W = Vec<T>::W;
+  V acc[MR][NR];
+#pragma GCC unroll 8
+  for (int a = 0; a < MR; ++a)
+#pragma GCC unroll 8
+    for (int b = 0; b < NR; ++b) acc[a][b] = V{};
+  for (int64_t u = u0; u < u1; ++u) {
+    V gv[NR];
+#pragma GCC unroll 8
+    for (int b = 0; b < NR; ++b) gv[b] = load<V>(g + u * g_stride + b * W);
+#pragma GCC unroll 8
+    for (int a = 0; a < MR; ++a) {
+      const V xv = broadcast(x + a * x_stride + u);
+#pragma GCC unroll 8
+      for (int b = 0; b < NR; ++b) acc[a][b] = fma(xv, gv[b], acc[a][b]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int a = 0; a < MR; ++a)
+#pragma GCC unroll 8
+    for (int b = 0; b < NR; ++b) {
+      T* o = out + a * out_a + b * W;
+      store(o, load<V>(o) + acc[a][b]);
+    }
+}
+
+template <typename T, int MR>
+void weight_grad_outer_rows(const T* x, int64_t x_stride, const T* g, int64_t cols_p, int64_t sp,
+                            const Taps& taps, int64_t i0, int64_t len, T* out) {
+  constexpr int W = Vec<T>::W;
+  const int64_t K = taps.K;
+  for (int64_t c = 0; c < cols_p; c += 2 * W) {
+    const bool two = c + 2 * W <= cols_p;
+    for (int64_t k = 0; k < K; ++k) {
+      const int64_t u0 = std::clamp<int64_t>(taps.lo[k] - i0, 0, len);
+      const int64_t u1 = std::max<int64_t>(u0, std::clamp<int64_t>(taps.hi[k] - i0, 0, len));
+      if (u1 == u0) continue;
+      const T* gk = g + (taps.r[k] * sp + taps.q[k] - taps.q_min) * cols_p + c;
+      T* o = out + k * cols_p + c;
+      if (two)
+        weight_grad_outer_tile<T, MR, 2>(x, x_stride, gk, cols_p, u0, u1, o, K * cols_p);
+      else
+        weight_grad_outer_tile<T, MR, 1>(x, x_stride, gk, cols_p, u0, u1, o, K * cols_p);
+    }
+  }
+}
+
+template <typename T>
+at::Tensor weight_grad_outer(const at::Tensor& input, const at::Tensor& grad_output, int64_t K,
+                             int64_t s, int64_t p, int64_t d, int64_t groups) {
+  const at::Tensor x = input.contiguous(), go = grad_output.contiguous();
+  const int64_t N = x.size(0), C_in = x.size(1), L = x.size(2);
+  const int64_t C_out = go.size(1), L_out = go.size(2);
+  const int64_t rows = C_in / groups, cols = C_out / groups;
+  constexpr int W = Vec<T>::W;
+  const int64_t cols_p = (cols + W - 1) / W * W;  // a row of the transposed phases, whole vectors
+  const int64_t size = C_in * K * cols_p;          // elements of a unit's partial
+  at::Tensor gw = at::zeros({C_in, cols, K}, x.options());
+  if (cols == 0 || N == 0 || L == 0 || L_out == 0 || C_in == 0) return gw;
+  const Taps taps(K, s, p, d, L, L_out);
+  int64_t chunk = (WG_CHUNK_BYTES / int64_t(sizeof(T))) / (rows + cols_p * s);
+  chunk = std::min(std::clamp<int64_t>(chunk, 64, 8192), L);
+  const int64_t sp = taps.span(chunk);
+  const int64_t pieces = std::clamp<int64_t>((8 + N - 1) / N, 1, std::max<int64_t>(1, L / 1024));
+  const int64_t piece = (L + pieces - 1) / pieces, items = N * pieces;
+  const int64_t max_units = std::max<int64_t>(1, (64 << 20) / (size * int64_t(sizeof(T))));
+  const int64_t per_unit = (items + max_units - 1) / max_units;
+  const int64_t units = (items + per_unit - 1) / per_unit;
+  std::vector<T> partial(units * size, T(0));
+  const T* xd = x.data_ptr<T>();
+  const T* god = go.data_ptr<T>();
+  at::parallel_for(0, units, 1, [&](int64_t begin, int64_t end) {
+    std::vector<T> buf(s * sp * cols_p, T(0));  // [phase][m][col], the padding columns zero
+    for (int64_t unit = begin; unit < end; ++unit) {
+      T* out = partial.data() + unit * size;
+      for (int64_t item = unit * per_unit; item < std::min(items, (unit + 1) * per_unit); ++item) {
+        const int64_t n = item / pieces, a = (item % pieces) * piece;
+        const int64_t b = std::min(L, a + piece);
+        for (int64_t i0 = a; i0 < b; i0 += chunk) {
+          const int64_t len = std::min(chunk, b - i0), m_base = i0 + taps.q_min;
+          for (int64_t g = 0; g < groups; ++g) {
+            // the chunk's phases of the group's grad_output, transposed
+            for (int64_t col = 0; col < cols; ++col) {
+              const T* src = god + (n * C_out + g * cols + col) * L_out;
+              for (int64_t ph = 0; ph < s; ++ph) {
+                const int64_t m0 = std::max<int64_t>(0, m_base);
+                const int64_t m1 = std::min<int64_t>(taps.phase_len[ph], i0 + len + taps.q_max);
+                T* dst = buf.data() + (ph * sp - m_base) * cols_p + col;
+                for (int64_t m = m0; m < m1; ++m) dst[m * cols_p] = src[m * s + ph];
+              }
+            }
+            for (int64_t ci = 0; ci < rows; ci += WG_OUTER_MR) {
+              const T* xr = xd + (n * C_in + g * rows + ci) * L + i0;
+              T* o = out + (g * rows + ci) * K * cols_p;
+              const int mr = int(std::min<int64_t>(WG_OUTER_MR, rows - ci));
+              const T* gb = buf.data();
+              switch (mr) {
+                case 6: weight_grad_outer_rows<T, 6>(xr, L, gb, cols_p, sp, taps, i0, len, o); break;
+                case 5: weight_grad_outer_rows<T, 5>(xr, L, gb, cols_p, sp, taps, i0, len, o); break;
+                case 4: weight_grad_outer_rows<T, 4>(xr, L, gb, cols_p, sp, taps, i0, len, o); break;
+                case 3: weight_grad_outer_rows<T, 3>(xr, L, gb, cols_p, sp, taps, i0, len, o); break;
+                case 2: weight_grad_outer_rows<T, 2>(xr, L, gb, cols_p, sp, taps, i0, len, o); break;
+                default: weight_grad_outer_rows<T, 1>(xr, L, gb, cols_p, sp, taps, i0, len, o);
+              }
+            }
+          }
+        }
+      }
+    }
+  });
+  // the units' partials, summed in unit order, into gw[ci][col][k]
+  T* gwd = gw.data_ptr<T>();
+  at::parallel_for(0, C_in, 16, [&](int64_t begin, int64_t end) {
+    for (int64_t ci = begin; ci < end; ++ci)
+      for (int64_t k = 0; k < K; ++k)
+        for (int64_t col = 0; col < cols; ++col) {
+          const int64_t e = (ci * K + k) * cols_p + col;
+          T sum = partial[e];
+          for (int64_t unit = 1; unit < units; ++unit) sum += partial[unit * size + e];
+          gwd[(ci * cols + col) * K + k] = sum;
+        }
+  });
+  return gw;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The operators
 // ---------------------------------------------------------------------------------------------
@@ -510,8 +646,13 @@ at::Tensor conv_transpose1d_weight_grad(const at::Tensor& input, const at::Tenso
                   grad_output.size(1) % groups == 0,
               "convtranspose_native: input and grad_output do not match (batch, groups)");
   return AT_DISPATCH_FLOATING_TYPES(input.scalar_type(), "conv_transpose1d_weight_grad", [&] {
-    return weight_grad<scalar_t>(input, grad_output, kernel_size, stride, padding, dilation,
-                                 groups);
+    // outer products for wide groups; lane-parallel dot products when a group has too few
+    // output channels to fill two vectors
+    const bool wide = grad_output.size(1) / groups >= WG_OUTER_COLS;
+    return wide ? weight_grad_outer<scalar_t>(input, grad_output, kernel_size, stride, padding,
+                                              dilation, groups)
+                : weight_grad<scalar_t>(input, grad_output, kernel_size, stride, padding,
+                                        dilation, groups);
   });
 }
 
