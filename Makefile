@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: book test lint format lab lab-full learner env clean wheelhouse slides pdf
+.PHONY: book test lint format lab lab-full learner env clean wheelhouse slides pdf native
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,10 @@ $(STAMP): requirements.txt pyproject.toml
 
 env: $(STAMP)  ## create .venv with everything the book and the tests need
 
-book: $(STAMP)  ## build the website into _build/html (warnings are errors)
+native: $(STAMP)  ## build the native CPU kernel for this machine (cached in _build/native/; without a compiler: a warning)
+	$(BIN)/python -m convtranspose.cpu.build
+
+book: $(STAMP) native  ## build the website into _build/html (warnings are errors)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
 lint: $(STAMP)  ## ruff: lint and format check
@@ -27,7 +30,7 @@ format: $(STAMP)  ## ruff: fix what can be fixed and reformat
 	$(BIN)/ruff check --fix src tests tools book/_ext slides
 	$(BIN)/ruff format src tests tools book/_ext slides
 
-test: lint book  ## every check: lint, the book build, unit tests, notebooks (nbval, strict), the site in Chromium
+test: lint native book  ## every check: lint, the book build, unit tests, notebooks (nbval, strict), the site in Chromium
 	$(BIN)/python -m pytest --nbval --nbval-current-env
 
 lab: $(STAMP)  ## open the learner copies in JupyterLab (made by `make learner` if missing; your answers are kept)

@@ -8,6 +8,7 @@ fallbacks), half precision, and the analytic workspace sizes.
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -74,7 +75,8 @@ def make(*shapes, dtype=torch.float32, seed=0, grad=False):
     ],
 )
 def test_choose_algorithm_rule(shape: tuple, expected: str) -> None:
-    assert cpu.choose_algorithm(*shape) == expected
+    """The rule without the native kernel (test_native.py checks the shapes it takes)."""
+    assert cpu.choose_algorithm(*shape, native=False) == expected
 
 
 @pytest.mark.parametrize(
@@ -97,7 +99,7 @@ def test_choose_algorithm_aligns_outputs(shape: tuple, geometry: tuple, expected
     """Shapes torch sends to oneDNN go to ``aten_aligned`` when the output length is not a
     multiple of the stride (undilated, at least 16 channels per group)."""
     padding, output_padding = geometry
-    got = cpu.choose_algorithm(*shape, padding=padding, output_padding=output_padding)
+    got = cpu.choose_algorithm(*shape, padding=padding, output_padding=output_padding, native=False)
     assert got == expected
 
 
@@ -279,14 +281,20 @@ def test_conv_transpose1d_runs_what_the_rule_names(
         (((2, 64, 40), (64, 32, 16), (32,)), {"stride": 8, "padding": 3}, "aten_aligned"),
         (((2, 64, 40), (64, 32, 16), (32,)), {"stride": 8, "padding": 3, "output_padding": 7},
          "aten_aligned"),  # a zero is appended to the input
+        (((8, 32, 1500), (32, 16, 4), (16,)), {"stride": 2, "padding": 1}, "native"),
     ],
-    ids=["aten", "depthwise", "aten_aligned", "aten_aligned-longer-input"],
+    ids=["aten", "depthwise", "aten_aligned", "aten_aligned-longer-input", "native"],
 )  # fmt: skip
 def test_checked_signatures_skip_only_identical_calls(
-    fresh_signatures, shapes: tuple, kwargs: dict, algorithm: str
+    fresh_signatures, monkeypatch, shapes: tuple, kwargs: dict, algorithm: str
 ) -> None:
     """The second identical call skips the checks and the rule; a call that differs in
-    anything the checks read (a bool or a float for an int, a dtype) is checked again."""
+    anything the checks read (a bool or a float for an int, a dtype) is checked again.
+    (The native kernel only in its own case, where it is built.)"""
+    if algorithm == "native" and algorithm not in cpu.ALGORITHMS:
+        pytest.skip("the native kernel is not built")
+    native = functools.partial(cpu.rule.choose_algorithm, native=algorithm == "native")
+    monkeypatch.setattr(cpu.rule, "choose_algorithm", native)
     x, w, b = make(*shapes)
     first = cpu.conv_transpose1d(x, w, b, **kwargs)
     assert [name for name, _ in fresh_signatures.values()] == [algorithm]

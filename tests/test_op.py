@@ -54,14 +54,16 @@ class Route:
                     t.requires_grad_(True)
         return tensors
 
-    def route(self) -> str:
-        """The algorithm :func:`convtranspose.cpu.choose_algorithm` picks for this call."""
+    def route(self, native: bool | None = None) -> str:
+        """The algorithm :func:`convtranspose.cpu.choose_algorithm` picks for this call
+        (``native``: with or without the native kernel; ``None``: as this machine does)."""
         n, c_in, length = self.input if len(self.input) == 3 else (1, *self.input)
         k = self.kwargs
         return cpu.choose_algorithm(
             n, c_in, self.weight[1] * k.get("groups", 1), length, self.weight[2],
             k.get("stride", 1), k.get("groups", 1), k.get("dilation", 1), self.dtype,
             padding=k.get("padding", 0), output_padding=k.get("output_padding", 0),
+            native=native,
         )  # fmt: skip
 
 
@@ -75,6 +77,7 @@ ROUTES = {
     "misaligned": Route((2, 16, 256), (16, 16, 4), {"stride": 3, "padding": 1}),
     "float64": Route((2, 3, 20), (3, 2, 4), {"stride": 3}, dtype=torch.float64),
     "unbatched-dilated": Route((3, 25), (3, 2, 3), {"dilation": 2, "output_padding": 1}),
+    "training": Route((4, 16, 600), (16, 8, 4), {"stride": 2, "padding": 1}),
 }
 routes = pytest.mark.parametrize("route", ROUTES.values(), ids=ROUTES.keys())
 
@@ -84,10 +87,12 @@ def tolerance(dtype: torch.dtype) -> dict:
 
 
 def test_the_routes_reach_every_kind_of_algorithm() -> None:
-    """The table above is worth running: it sends calls down every route of the rule."""
-    assert {route.route() for route in ROUTES.values()} >= {
+    """The table above is worth running: it sends calls down every route of the rule, the
+    native kernel's where it is built (the others then where the rule without it sends them)."""
+    assert {route.route(native=False) for route in ROUTES.values()} >= {
         "aten", "aten_aligned", "gemm_overlap_add", "subpixel"
     }  # fmt: skip
+    assert ROUTES["training"].route(native=True) == "native"
 
 
 @st.composite

@@ -6,6 +6,9 @@ Run it once before a workshop (or before opening the notebooks): it reports, one
 - Triton: required on Linux, where chapter 12 runs its kernel (natively or in Triton's
   interpreter); it does not exist for macOS or Windows, where chapters 1 to 11 and Part V
   need none and only chapter 12's kernel cells cannot run (a warning, not a failure);
+- the native CPU kernel: optional; built by ``make book``/``make test`` (or ``python -m
+  convtranspose.cpu.build``), it says where, or why it is not in use (a warning: the package
+  then runs its torch-op algorithms);
 - the GPU: optional; without one, chapter 12 runs the very same kernel in the interpreter;
 - a tiny run of each implementation (:mod:`convtranspose.reference`, :mod:`convtranspose.cpu`,
   :func:`convtranspose.conv_transpose1d`, and :mod:`convtranspose.cuda` in Triton's interpreter
@@ -125,6 +128,23 @@ def check_gpu() -> Result:
     )
 
 
+def check_native() -> Result:
+    """The native CPU kernel: in use (built, where), or why not (a warning, not a failure)."""
+    try:
+        from .cpu import extension
+    except ImportError as error:
+        return Result("native CPU kernel", WARN, f"cannot import the loader ({error})")
+    if extension.available():
+        return Result("native CPU kernel", OK, f"in use: {extension.library_path()}")
+    return Result(
+        "native CPU kernel",
+        WARN,
+        f"not in use: {extension.reason()}",
+        "optional (the torch-op algorithms run instead); to build it: `make native` or "
+        f"`{extension.BUILD_COMMAND}`",
+    )
+
+
 def _case_tensors(device: str):
     """The check's tiny case: float64 input, weight and bias on ``device``, fixed seed."""
     import torch
@@ -216,6 +236,7 @@ def run_checks() -> list[Result]:
     results = [check_python(), check_torch(), check_jupyter(), check_triton(), check_gpu()]
     if results[1].status == FAIL:  # without torch no implementation can run
         return results
+    results.append(check_native())
     results += [
         check_implementation("reference", "convtranspose.reference"),
         check_implementation("cpu", "convtranspose.cpu"),

@@ -1,7 +1,7 @@
 """Vectorised CPU implementations of ``conv_transpose1d``, built from torch tensor ops.
 
-Eight algorithms compute the same thing (chapter 09 derives the first five from the
-definition, chapter 11 measures them all):
+Eight algorithms compute the same thing, nine where this machine's native kernel is built
+(chapter 09 derives the first five from the definition, chapter 11 measures them all):
 
 - :func:`scatter`: the definition. Every input element stamps its scaled kernel onto the
   output; one ``einsum`` makes all the stamps, one ``index_add_`` adds them where they land.
@@ -22,6 +22,9 @@ definition, chapter 11 measures them all):
   shapes where no reformulation is faster.
 - :func:`aten_aligned`: torch's operator asked for an output whose length is a multiple of
   the stride, then cropped: oneDNN computes such outputs markedly faster.
+- ``native`` (where built: ``python -m convtranspose.cpu.build``): this package's own C++
+  kernel, polyphase and register-blocked in torch's ``(N, C, L)`` layout, with none of the
+  layout round trips torch's op makes.
 
 :func:`conv_transpose1d` picks one per call with the rule in :func:`choose_algorithm`.
 
@@ -30,6 +33,8 @@ The package, one duty per module:
 - :mod:`~convtranspose.cpu.reformulations`: scatter, zero insertion, GEMM + overlap-add,
   polyphase, sub-pixel, on validated arguments;
 - :mod:`~convtranspose.cpu.torch_calls`: torch's and oneDNN's own operators, called directly;
+- ``convtranspose.cpu.extension``: the native kernel's build and loader (``csrc/``), and
+  ``convtranspose.cpu.native``: the kernel as an algorithm;
 - :mod:`~convtranspose.cpu.registry`: the one list of algorithms, from which
   :data:`ALGORITHMS` and every other list is derived;
 - :mod:`~convtranspose.cpu.rule`: :func:`choose_algorithm`, its thresholds in one table;
@@ -91,3 +96,7 @@ __all__ = [
     "workspace_elements",
     "zero_insertion",
 ]
+
+if "native" in ALGORITHMS:  # built for this machine and loaded
+    native = ALGORITHMS["native"]
+    __all__.append("native")

@@ -48,7 +48,9 @@ DISABLE_VARIABLE = "CONVTRANSPOSE_NATIVE"
 
 BUILD_COMMAND = "python -m convtranspose.cpu.build"
 
-_state: dict[str, object] = {"loaded": False, "reason": "", "warned": False}
+#: Whether the library is loaded; why not (the last attempt to load a build); why the last
+#: build failed in this process (it outlives later attempts to load); whether we warned.
+_state: dict[str, object] = {"loaded": False, "reason": "", "failure": "", "warned": False}
 
 
 def _disabled() -> bool:
@@ -139,8 +141,9 @@ def _warn() -> None:
     if _state["warned"]:
         return
     _state["warned"] = True
+    why = _state["failure"] or _state["reason"]
     warnings.warn(
-        f"convtranspose: the native CPU kernel is not in use: {_state['reason']}. "
+        f"convtranspose: the native CPU kernel is not in use: {why}. "
         "The package runs its torch-op algorithms instead (correct, slower on batched shapes).",
         RuntimeWarning,
         stacklevel=3,
@@ -157,7 +160,7 @@ def load(verbose: bool = False) -> bool:
         return False
     compiler = _compiler()
     if compiler is None:
-        _state["reason"] = (
+        _state["failure"] = (
             "no C++ compiler found (`c++`, or $CXX): install one (Debian/Ubuntu: "
             f"`sudo apt-get install g++`; macOS: `xcode-select --install`), then run `{BUILD_COMMAND}`"
         )
@@ -184,7 +187,7 @@ def load(verbose: bool = False) -> bool:
     except Exception as error:  # a compiler error, ninja missing, ...: report, never raise
         message = str(error).strip().splitlines()
         detail = message[-1] if message else type(error).__name__
-        _state["reason"] = (
+        _state["failure"] = (
             f"the build failed ({type(error).__name__}: {detail}); see the compiler's output with "
             f"`{BUILD_COMMAND} --verbose`"
         )
@@ -192,7 +195,7 @@ def load(verbose: bool = False) -> bool:
         return False
     _state["loaded"] = _registered()
     if not _state["loaded"]:
-        _state["reason"] = "the build registered no operator"
+        _state["failure"] = "the build registered no operator"
         _warn()
     return bool(_state["loaded"])
 
@@ -205,7 +208,9 @@ def available() -> bool:
 
 def reason() -> str:
     """Why the native kernel is not available (empty when it is)."""
-    return "" if available() else str(_state["reason"])
+    if available():
+        return ""
+    return str(_state["failure"] or _state["reason"])
 
 
 def build(verbose: bool = False) -> tuple[bool, float]:

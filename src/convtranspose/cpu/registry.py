@@ -13,8 +13,10 @@ import torch
 from torch import Tensor
 
 from ..arguments import Conv1dArgs, check_conv_transpose1d
+from . import extension
 from . import reformulations as re_
 from . import torch_calls as tc
+from .native import _native
 
 
 def _run(algorithm: Callable[[Conv1dArgs], Tensor], args: tuple) -> Tensor:
@@ -204,6 +206,33 @@ _REGISTRY = (
     """,
     ),
 )
+
+#: The native kernel, an algorithm only where it is built and loaded
+#: (:func:`~convtranspose.cpu.extension.available`): every list derived from the registry has it
+#: exactly then.
+_NATIVE = Algorithm(
+    "native",
+    _native,
+    """This package's own C++ kernel (``csrc/forward.cpp``), compiled for this machine's CPU.
+
+    Polyphase, in torch's ``(N, C, L)`` layout: output phase ``rho = (t + padding) mod stride``
+    receives only the taps with ``k*dilation = rho (mod stride)``, so each phase is a small dense
+    product over ``C_in/groups x`` its taps, with no multiplication by an inserted zero. The
+    product is register-blocked: a tile of output channels x consecutive positions (4 x 24 floats
+    with AVX2) accumulates in vector registers, fed per (input channel, tap) by one broadcast
+    weight per channel and a few unaligned loads of consecutive inputs, so most instructions are
+    fused multiply-adds. Each output row is written once, phases interleaved and bias added, and
+    work items (batch x group x length block x channel tile) run in parallel without atomics
+    (the same bits with any number of threads). Fast because it skips what torch's op spends on
+    the way: no reorder to channels-last and back, no copy of the output, no column buffer. Ends
+    of rows only sum the taps that read real input, so non-finite values follow the definition.
+    float32 and float64; other dtypes run torch's op. Gradients: torch's. Same contract as
+    :func:`torch.nn.functional.conv_transpose1d`.
+    """,
+)
+
+if extension.available():
+    _REGISTRY = (*_REGISTRY, _NATIVE)
 
 #: The algorithms' names, in registry order.
 NAMES: tuple[str, ...] = tuple(entry.name for entry in _REGISTRY)

@@ -14,6 +14,7 @@ import torch
 
 from ..cost import stamp_multiplies
 from ..shapes import transposed_length
+from . import extension
 from .torch_calls import torch_runs_onednn
 
 __all__ = ["THRESHOLDS", "Thresholds", "choose_algorithm", "native_gradients"]
@@ -53,6 +54,12 @@ class Thresholds:
     aligned_channels_per_group: int = 16
     #: ... and this many multiply-adds (below it the crop's copy is not repaid).
     aligned_multiplies: int = 2**19
+    #: The native kernel from this input length (shorter rows are mostly ends, where its
+    #: register tiles are not full) ...
+    native_length: int = 16
+    #: ... and below this many rows (``C_in/groups * K``) in its product: beyond, torch's op
+    #: is one large matrix multiply close to the machine's limit.
+    native_rows: int = 2048
     #: The packed layer packs undilated shapes from this many multiply-adds (oneDNN's setup
     #: per call is not repaid below) ...
     packed_multiplies: int = 2**23
@@ -87,6 +94,7 @@ def choose_algorithm(
     *,
     padding: int = 0,
     output_padding: int = 0,
+    native: bool | None = None,
 ) -> str:
     """The algorithm :func:`~convtranspose.cpu.conv_transpose1d` runs for a shape (a name in
     :data:`~convtranspose.cpu.ALGORITHMS`). ``padding`` and ``output_padding`` are the
@@ -109,6 +117,10 @@ def choose_algorithm(
       caches is little more than its one matrix multiply.
     """
     t = THRESHOLDS
+    if native is None:
+        native = extension.available()
+    if native and _native_wins(batch, in_channels, length, kernel_size, groups, dtype):
+        return "native"
     if dtype not in (torch.float32, torch.bfloat16):
         return "gemm_overlap_add"
     if in_channels == groups:
@@ -133,6 +145,20 @@ def choose_algorithm(
     ):
         return "aten_aligned"
     return "aten"
+
+
+def _native_wins(
+    batch: int, in_channels: int, length: int, kernel_size: int, groups: int, dtype: torch.dtype
+) -> bool:
+    """Whether the native kernel runs a shape: float32 or float64, long enough inputs, and
+    a product over ``C_in/groups x K`` short enough that torch's matrix multiply is not
+    closer to the machine's limit."""
+    t = THRESHOLDS
+    return (
+        dtype in (torch.float32, torch.float64)
+        and length >= t.native_length
+        and in_channels // groups * kernel_size < t.native_rows
+    )
 
 
 def native_gradients(

@@ -53,6 +53,8 @@ def workspace_elements(
         return n * c_in * (stamp_span(length, 1, s) + 2 * (kernel_span(k, d) - 1))
     if name == "polyphase":
         return full + n * c_out * (length + (k - 1) * d)  # + one phase's result at a time
+    if name == "native":  # its packed copy of the weight (a few KiB of buffer per thread aside)
+        return c_in * (c_out // groups) * k
     if name == "onednn":
         return 0  # oneDNN's scratch memory is its own, not counted here
     if name == "aten":  # torch's op: its col2im columns on its native path, else oneDNN's own

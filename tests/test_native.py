@@ -1,0 +1,326 @@
+"""The native CPU kernel (``convtranspose.cpu.csrc``, ``cpu.ALGORITHMS["native"]`` where built).
+
+The shared suite (tests/implementations.py) runs it as ``cpu.native`` on small shapes; these
+cover what small shapes cannot reach: lengths that straddle its register tiles and length
+blocks (the dense interior path and the ends), channel counts past its channel tile,
+non-contiguous tensors, identical bits with 1 and 2 threads, non-finite values on long rows,
+the loader's paths (turned off, no compiler), the rule, the dispatcher's memory and the check.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_nonfinite import NON_FINITE, assert_same_non_finite
+
+from convtranspose import check, cpu
+from convtranspose.cpu import dispatch, extension, rule
+
+AVAILABLE = extension.available()
+needs_native = pytest.mark.skipif(not AVAILABLE, reason=f"native kernel: {extension.reason()}")
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+
+#: Lengths around multiples of the register tile (24 floats or 12 doubles with AVX2, 32/48 or
+#: 16/24 with AVX-512) and of the length blocks (about 500 to 1000 positions at stride 1).
+LENGTHS = [1, 2, 11, 12, 13, 23, 24, 25, 31, 32, 33, 47, 48, 49, 95, 97, 503, 1009, 2100]
+
+
+def native(*args, **kwargs):
+    return cpu.ALGORITHMS["native"](*args, **kwargs)
+
+
+def test_ci_builds_the_kernel() -> None:
+    """CI builds the kernel (``make test`` runs ``make native`` first): there it must load."""
+    if os.environ.get("CI") and not AVAILABLE:
+        pytest.fail(f"CI is set but the native kernel is not available: {extension.reason()}")
+
+
+@st.composite
+def long_cases(draw, dtype: torch.dtype):
+    """A call over the whole parameter space with lengths around the kernel's tiles."""
+    groups = draw(st.integers(1, 3))
+    c_in = groups * draw(st.integers(1, 9))
+    c_out_per_group = draw(st.integers(1, 11))
+    kernel_size = draw(st.one_of(st.integers(1, 6), st.integers(7, 40)))
+    stride = draw(st.integers(1, 9))
+    dilation = draw(st.integers(1, 4))
+    output_padding = draw(st.integers(0, max(stride, dilation) - 1))
+    length = draw(st.one_of(st.sampled_from(LENGTHS), st.integers(1, 130)))
+    full = (length - 1) * stride + dilation * (kernel_size - 1) + output_padding + 1
+    most = (full - 1) // 2
+    padding = draw(st.one_of(st.integers(0, min(3, most)), st.integers(0, most)))
+    batch = draw(st.sampled_from([1, 2, 3]))
+    if batch * c_in * length * stride > 60_000:  # keep each example quick
+        length = max(1, 60_000 // (batch * c_in * stride))
+        full = (length - 1) * stride + dilation * (kernel_size - 1) + output_padding + 1
+        padding = min(padding, (full - 1) // 2)
+    gen = torch.Generator().manual_seed(draw(st.integers(0, 2**31 - 1)))
+    make = lambda *s: torch.randn(*s, generator=gen, dtype=dtype)  # noqa: E731
+    bias = make(c_out_per_group * groups) if draw(st.booleans()) else None
+    kwargs = dict(stride=stride, padding=padding, output_padding=output_padding, groups=groups,
+                  dilation=dilation)  # fmt: skip
+    return make(batch, c_in, length), make(c_in, c_out_per_group, kernel_size), bias, kwargs
+
+
+def assert_matches_torch(x, w, b, kwargs) -> None:
+    """The kernel against torch's op in float64 on the same numbers: float32 sums of up to a
+    few hundred products differ from float64 by a few ulps of their magnitude."""
+    wide = lambda t: None if t is None else t.double()  # noqa: E731
+    want = F.conv_transpose1d(wide(x), wide(w), wide(b), **kwargs)
+    got = native(x, w, b, **kwargs)
+    assert got.dtype == x.dtype and got.shape == want.shape
+    tolerance = 1e-4 if x.dtype == torch.float32 else 1e-11
+    torch.testing.assert_close(got.double(), want, atol=tolerance, rtol=tolerance)
+
+
+@needs_native
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
+@settings(max_examples=150)
+@given(data=st.data())
+def test_matches_torch(dtype: torch.dtype, data) -> None:
+    assert_matches_torch(*data.draw(long_cases(dtype)))
+
+
+@needs_native
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
+@pytest.mark.parametrize(
+    "shape",
+    [
+        # N, C_in, C_out, L, K, stride, padding, output_padding, groups, dilation
+        (16, 48, 48, 600, 4, 2, 1, 0, 1, 1),  # the issue's training shape, shorter
+        (1, 64, 32, 2048, 16, 8, 4, 0, 1, 1),  # inference, K = 2 * stride
+        (2, 8, 8, 100, 3, 8, 0, 7, 1, 1),  # stride > K: phases without a tap (bias only)
+        (2, 6, 9, 5, 40, 3, 2, 2, 3, 1),  # K > L, grouped, remainder channel tile
+        (1, 4, 4, 50, 5, 3, 7, 1, 1, 4),  # dilated: taps of a phase not consecutive
+        (1, 3, 5, 1, 7, 4, 0, 3, 1, 5),  # one input sample: all ends, output_padding < dilation
+        (3, 5, 7, 30, 2, 1, 0, 0, 1, 1),  # stride 1, output shorter than a tile
+        (2, 4, 4, 1000, 6, 5, 20, 4, 2, 3),  # runtime stride (5), several length blocks
+    ],
+    ids=str,
+)
+def test_edge_shapes(shape: tuple, dtype: torch.dtype) -> None:
+    """Hand-picked corners: empty phases, K > L, L_out < stride, remainder channel tiles,
+    strides outside the kernel's specialised ones (1, 2, 3, 4, 8)."""
+    n, c_in, c_out, length, k, s, p, op, g, d = shape
+    gen = torch.Generator().manual_seed(sum(shape))
+    x = torch.randn(n, c_in, length, generator=gen, dtype=dtype)
+    w = torch.randn(c_in, c_out // g, k, generator=gen, dtype=dtype)
+    b = torch.randn(c_out, generator=gen, dtype=dtype)
+    kwargs = dict(stride=s, padding=p, output_padding=op, groups=g, dilation=d)
+    assert_matches_torch(x, w, b, kwargs)
+    assert_matches_torch(x, w, None, kwargs)
+
+
+@needs_native
+def test_short_output_than_stride() -> None:
+    """An output shorter than the stride (one input sample, K = 1, stride 7 ignored)."""
+    x, w = torch.randn(2, 3, 1), torch.randn(3, 2, 1)
+    assert_matches_torch(x, w, torch.randn(2), dict(stride=7, padding=0, output_padding=0,
+                                                     groups=1, dilation=1))  # fmt: skip
+
+
+@needs_native
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
+def test_non_contiguous(dtype: torch.dtype) -> None:
+    """Transposed, sliced and expanded tensors: the kernel reads them as torch does."""
+    gen = torch.Generator().manual_seed(3)
+    x = torch.randn(300, 6, 4, generator=gen, dtype=dtype).permute(2, 1, 0)[:, :, ::2]
+    w = torch.randn(5, 6, 8, generator=gen, dtype=dtype).permute(1, 2, 0)[:, ::2, :]
+    b = torch.randn(16, generator=gen, dtype=dtype)[::2]
+    assert not (x.is_contiguous() or w.is_contiguous() or b.is_contiguous())
+    kwargs = dict(stride=3, padding=2, output_padding=1, groups=2, dilation=2)
+    assert_matches_torch(x, w, b, kwargs)
+
+
+@needs_native
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
+def test_threads_give_identical_bits(dtype: torch.dtype) -> None:
+    """Each output element is summed by one work item in one order: 1 and 2 threads agree
+    bit for bit (no atomics, no reduction across threads)."""
+    gen = torch.Generator().manual_seed(4)
+    x = torch.randn(3, 40, 3000, generator=gen, dtype=dtype)
+    w = torch.randn(40, 20, 7, generator=gen, dtype=dtype)
+    b = torch.randn(20, generator=gen, dtype=dtype)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = native(x, w, b, stride=3, padding=2)
+        torch.set_num_threads(2)
+        two = native(x, w, b, stride=3, padding=2)
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(one, two)
+
+
+@needs_native
+@given(data=st.data())
+@settings(max_examples=100)
+def test_non_finite(data) -> None:
+    """``nan``, ``inf`` and ``-inf`` planted in input, weight and bias on long rows: exactly
+    where the definition (torch's float64 op) has them, finite elsewhere (the dense interior
+    tiles and the ends, where no product with padding may be formed)."""
+    dtype = data.draw(st.sampled_from([torch.float32, torch.float64]))
+    x, w, b, kwargs = data.draw(long_cases(dtype))
+    tensors = [t for t in (x, w, b) if t is not None]
+    for _ in range(data.draw(st.integers(1, 4))):
+        tensor = data.draw(st.sampled_from(tensors))
+        tensor.view(-1)[data.draw(st.integers(0, tensor.numel() - 1))] = data.draw(
+            st.sampled_from(NON_FINITE)
+        )
+    wide = lambda t: None if t is None else t.double()  # noqa: E731
+    want = F.conv_transpose1d(wide(x), wide(w), wide(b), **kwargs)
+    got = native(x, w, b, **kwargs)
+    assert_same_non_finite(got.double(), want, 1e-3 if dtype == torch.float32 else 1e-9)
+
+
+@needs_native
+def test_gradients_through_native() -> None:
+    """The algorithm is differentiable: the kernel's forward, torch's backward."""
+    gen = torch.Generator().manual_seed(5)
+    make = lambda *s: torch.randn(*s, generator=gen, dtype=torch.float64).requires_grad_()  # noqa: E731
+    x, w, b = make(2, 4, 30), make(4, 3, 5), make(3)
+    kwargs = dict(stride=2, padding=1, output_padding=1)
+    assert torch.autograd.gradcheck(lambda *t: native(*t, **kwargs), (x, w, b))
+    assert torch.autograd.gradgradcheck(lambda *t: native(*t, **kwargs), (x, w, b))
+
+
+@needs_native
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=str)
+def test_other_dtypes_run_torch(dtype: torch.dtype) -> None:
+    """The kernel computes float32 and float64; half types run torch's op."""
+    x, w = torch.randn(2, 4, 50).to(dtype), torch.randn(4, 3, 4).to(dtype)
+    torch.testing.assert_close(native(x, w, stride=2), F.conv_transpose1d(x, w, stride=2))
+
+
+def _run_python(code: str, **env: str) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "PYTHONPATH": SRC, **env}
+    return subprocess.run(
+        [sys.executable, "-W", "always", "-c", code],
+        env=environment, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+def test_turned_off() -> None:
+    """``CONVTRANSPOSE_NATIVE=0``: no ``native`` anywhere, the rule never names it, and the
+    build command says so with one warning and exits 0."""
+    code = (
+        "import convtranspose.cpu as c\n"
+        "assert 'native' not in c.NAMES and 'native' not in c.ALGORITHMS\n"
+        "assert c.choose_algorithm(16, 48, 48, 6000, 4, 2) != 'native'\n"
+        "from convtranspose.cpu import build\n"
+        "raise SystemExit(build.main([]))\n"
+    )
+    done = _run_python(code, CONVTRANSPOSE_NATIVE="0")
+    assert done.returncode == 0, done.stderr
+    assert "turned off by CONVTRANSPOSE_NATIVE=0" in done.stdout
+    assert done.stderr.count("RuntimeWarning") == 1, done.stderr
+    assert "native CPU kernel is not in use" in done.stderr
+
+
+def test_no_compiler(tmp_path: Path) -> None:
+    """A machine without a compiler (and no build): one warning naming the fix, no traceback,
+    and the torch-op algorithms."""
+    code = (
+        "from pathlib import Path\n"
+        "from convtranspose.cpu import extension as e\n"
+        f"e.build_directory = lambda: Path({str(tmp_path)!r})\n"
+        f"e.library_path = lambda: Path({str(tmp_path / 'missing.so')!r})\n"
+        "e._state['loaded'] = False\n"
+        "assert not e.load() and not e.load()\n"
+        "print(e.reason())\n"
+    )
+    done = _run_python(code, CONVTRANSPOSE_NATIVE="1", CXX="no-such-compiler-here")
+    assert done.returncode == 0, done.stderr
+    assert "no C++ compiler found" in done.stdout and "apt-get install g++" in done.stdout
+    assert done.stderr.count("RuntimeWarning") == 1, done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_import_never_compiles(tmp_path: Path) -> None:
+    """Importing the package with no build at hand compiles nothing: it reports 'not built'."""
+    code = (
+        "from pathlib import Path\n"
+        "import torch.utils.cpp_extension as ce\n"
+        "ce.load = lambda *a, **k: (_ for _ in ()).throw(AssertionError('compiled'))\n"
+        "from convtranspose.cpu import extension as e\n"
+        "print(e.available(), e.reason())\n"
+    )
+    done = _run_python(code, CONVTRANSPOSE_NATIVE="0")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("False turned off")
+
+
+def test_cache_directory() -> None:
+    """The build lives under the checkout's _build/native/ (this repository), keyed by torch's
+    version and a hash of the CPU and the sources."""
+    directory = extension.build_directory()
+    assert directory.parent == Path(SRC).parent / "_build" / "native"
+    assert directory.name.startswith("torch-") and directory.name == extension.cache_key()
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        (16, 48, 48, 6000, 4, 2),  # the issue's training shapes
+        (32, 24, 24, 6000, 3, 2),
+        (4, 32, 16, 16000, 8, 4),
+        (1, 64, 32, 8192, 4, 2),  # batch-1 inference
+    ],
+)
+def test_rule_sends_training_shapes_to_native(shape: tuple) -> None:
+    assert cpu.choose_algorithm(*shape, native=True) == "native"
+    assert cpu.choose_algorithm(*shape, native=False) != "native"
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        (1, 1024, 512, 64, 16, 8),  # channel-heavy: torch's matrix multiply near the roofline
+        (1, 256, 256, 8, 4, 2),  # short input
+    ],
+)
+def test_rule_keeps_torch_where_it_wins(shape: tuple) -> None:
+    assert cpu.choose_algorithm(*shape, native=True) != "native"
+
+
+def test_rule_default_follows_availability() -> None:
+    chosen = cpu.choose_algorithm(16, 48, 48, 6000, 4, 2)
+    assert (chosen == "native") == AVAILABLE
+
+
+def test_workspace() -> None:
+    assert cpu.workspace_elements("native", 16, 48, 24, 6000, 4, 2, groups=2) == 48 * 12 * 4
+
+
+@needs_native
+def test_dispatcher_remembers_native() -> None:
+    """The dispatcher's memory of checked calls runs the kernel on the second call too."""
+    gen = torch.Generator().manual_seed(6)
+    x, w, b = torch.randn(8, 32, 1500, generator=gen), torch.randn(32, 16, 4, generator=gen), None
+    dispatch._CHECKED.clear()
+    first = cpu.conv_transpose1d(x, w, b, stride=2, padding=1)
+    ((name, _),) = dispatch._CHECKED.values()
+    assert name == rule.choose_algorithm(8, 32, 16, 1500, 4, 2, padding=1) == "native"
+    second = cpu.conv_transpose1d(x, w, b, stride=2, padding=1)
+    assert torch.equal(first, second)
+    torch.testing.assert_close(second, F.conv_transpose1d(x, w, b, stride=2, padding=1),
+                               atol=1e-4, rtol=1e-4)  # fmt: skip
+
+
+def test_check_reports_the_kernel() -> None:
+    """``python -m convtranspose.check`` has one line for the kernel: in use (where), or why
+    not (a warning, never a failure)."""
+    result = check.check_native()
+    assert result.status == (check.OK if AVAILABLE else check.WARN)
+    if AVAILABLE:
+        assert str(extension.library_path()) in result.detail
+    else:
+        assert extension.reason() in result.detail
