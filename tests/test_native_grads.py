@@ -182,9 +182,8 @@ def called(fn) -> set[str]:
 def everywhere(monkeypatch):
     """The rule sends every shape to the native gradients."""
     huge = dataclasses.replace(
-        rule.THRESHOLDS, native_grad_multiplies=0, native_input_grad_reduction=2**62,
-        native_weight_grad_channels=2**62,
-    )  # fmt: skip
+        rule.THRESHOLDS, native_input_grad_reduction=2**62, native_weight_grad_channels=2**62
+    )
     monkeypatch.setattr(rule, "THRESHOLDS", huge)
 
 
@@ -195,7 +194,7 @@ def test_training_shape_routes_to_native():
     x = torch.randn(8, 24, 1000, requires_grad=True)
     w = torch.randn(24, 24, 3, requires_grad=True)
     b = torch.randn(24, requires_grad=True)
-    assert rule.native_gradients(8, 24, 24, 1000, 3, 2) == (True, True)
+    assert rule.native_gradients(24, 24, 3) == (True, True)
     out = convtranspose.conv_transpose1d(x, w, b, stride=2, padding=1)
     grad = torch.randn_like(out)
     assert called(lambda: out.backward(grad)) == {INPUT_GRAD, WEIGHT_GRAD}
@@ -203,6 +202,20 @@ def test_training_shape_routes_to_native():
     torch.nn.functional.conv_transpose1d(x2, w2, b2, stride=2, padding=1).backward(grad)
     for got, want in ((x.grad, x2.grad), (w.grad, w2.grad), (b.grad, b2.grad)):
         torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-3)
+
+
+def test_wide_shapes_go_to_torch(monkeypatch):
+    """Past the rule's thresholds the backward runs torch's convolution_backward alone."""
+    none = dataclasses.replace(
+        rule.THRESHOLDS, native_input_grad_reduction=0, native_weight_grad_channels=0
+    )
+    monkeypatch.setattr(rule, "THRESHOLDS", none)
+    assert rule.native_gradients(24, 24, 3) == (False, False)
+    x = torch.randn(2, 24, 100, requires_grad=True)
+    w = torch.randn(24, 24, 3, requires_grad=True)
+    out = convtranspose.conv_transpose1d(x, w, stride=2)
+    assert called(lambda: out.sum().backward()) == set()
+    assert x.grad is not None and w.grad is not None
 
 
 def test_double_backward_stays_with_torch(everywhere):

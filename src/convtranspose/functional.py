@@ -203,10 +203,7 @@ def _gradients(grad, input, weight, has_bias, stride, padding, output_padding, g
             and (needs[0] or needs[1])
             and extension.available()
         ):
-            native = native_gradients(
-                input.shape[0], input.shape[1], grad.shape[1], input.shape[2], weight.shape[2],
-                s, groups, d,
-            )  # fmt: skip
+            native = native_gradients(input.shape[1], grad.shape[1], weight.shape[2], groups)
         ops = torch.ops.convtranspose_native
         if needs[0] and native[0]:
             gi = ops.conv_transpose1d_input_grad(grad, weight, input.shape[2], s, p, d, groups)

@@ -67,14 +67,12 @@ class Thresholds:
     #: share of the call).
     packed_positions: int = 1024
     #: The native gradient kernels (when built) compute the input gradient up to this
-    #: reduction per output element (``C_out/groups * K``): beyond it oneDNN's blocked
-    #: convolution is as fast ...
-    native_input_grad_reduction: int = 1024
+    #: reduction per element (``C_out/groups * K``; beyond it oneDNN's blocked convolution,
+    #: which reuses each loaded weight more, catches up) ...
+    native_input_grad_reduction: int = 2048
     #: ... and the weight gradient up to this channel product per group
-    #: (``C_in/groups * C_out/groups``): beyond it oneDNN's reuse of each loaded value wins ...
-    native_weight_grad_channels: int = 4096
-    #: ... each from this many multiply-adds (below, the calls cost about the same).
-    native_grad_multiplies: int = 2**16
+    #: (``C_in/groups * C_out/groups``; beyond it oneDNN's GEMM does).
+    native_weight_grad_channels: int = 2**16
 
 
 #: The thresholds the rule uses.
@@ -162,24 +160,14 @@ def _native_wins(
 
 
 def native_gradients(
-    batch: int,
-    in_channels: int,
-    out_channels: int,
-    length: int,
-    kernel_size: int,
-    stride: int = 1,
-    groups: int = 1,
-    dilation: int = 1,
+    in_channels: int, out_channels: int, kernel_size: int, groups: int = 1
 ) -> tuple[bool, bool]:
     """Whether the native kernels compute ``(d input, d weight)`` of a CPU call faster than
-    torch's ``convolution_backward`` (float32 and float64, once the kernel is built): each
-    from :attr:`Thresholds.native_grad_multiplies` multiply-adds, the input gradient up to
-    :attr:`Thresholds.native_input_grad_reduction`, the weight gradient up to
-    :attr:`Thresholds.native_weight_grad_channels`."""
+    torch's ``convolution_backward`` (float32 and float64, once the kernel is built): the input
+    gradient up to :attr:`Thresholds.native_input_grad_reduction`, the weight gradient up to
+    :attr:`Thresholds.native_weight_grad_channels`. Small shapes included: torch's call costs
+    more there than either kernel."""
     t = THRESHOLDS
-    multiply_adds = stamp_multiplies(batch, in_channels, out_channels, length, kernel_size, groups)
-    if multiply_adds < t.native_grad_multiplies:
-        return False, False
     cols = out_channels // groups
     return (
         cols * kernel_size <= t.native_input_grad_reduction,

@@ -322,6 +322,23 @@ at::Tensor input_grad(const at::Tensor& grad_output, const at::Tensor& weight, i
   return gi;
 }
 
+// The weight gradient's units of work, fixed by the shape alone (never by the thread count, so
+// that the sum of their partials is the same on any number of threads): batch rows, each cut
+// into pieces when there are few rows (so that several cores share the work), several to a
+// unit so that a unit covers at least 1024 positions (its partial, as large as the gradient, is
+// then small next to its work) and the partials take at most 32 MiB.
+struct Units {
+  int64_t pieces, piece, items, per_unit, count;
+  Units(int64_t N, int64_t L, int64_t partial_bytes) {
+    pieces = std::clamp<int64_t>((8 + N - 1) / N, 1, std::max<int64_t>(1, L / 1024));
+    piece = (L + pieces - 1) / pieces;
+    items = N * pieces;
+    const int64_t most = std::max<int64_t>(1, (int64_t(32) << 20) / partial_bytes);
+    per_unit = std::min(items, std::max((items + most - 1) / most, (1024 + piece - 1) / piece));
+    count = (items + per_unit - 1) / per_unit;
+  }
+};
+
 // ---------------------------------------------------------------------------------------------
 // Weight gradient, dot products: a tile of MR input x NR output channels, each accumulator a
 // vector of partial sums over the positions (lanes summed once per chunk and tap)
@@ -414,25 +431,18 @@ at::Tensor weight_grad(const at::Tensor& input, const at::Tensor& grad_output, i
   const int64_t sp = taps.span(chunk), col_stride = s * sp;
   std::vector<int64_t> off(K);
   for (int64_t k = 0; k < K; ++k) off[k] = taps.r[k] * sp + taps.q[k] - taps.q_min;
-  // Units of work, fixed by the shape: batch rows, each cut into pieces when there are few rows
-  // (so that several cores share the work), packed several to a unit when the units' partial
-  // gradients would take more than 64 MiB.
-  const int64_t pieces = std::clamp<int64_t>((8 + N - 1) / N, 1, std::max<int64_t>(1, L / 1024));
-  const int64_t piece = (L + pieces - 1) / pieces, items = N * pieces;
-  const int64_t max_units =
-      std::max<int64_t>(1, (64 << 20) / (size * int64_t(sizeof(T))));
-  const int64_t per_unit = (items + max_units - 1) / max_units;
-  const int64_t units = (items + per_unit - 1) / per_unit;
-  std::vector<T> partial(units * size, T(0));
+  const Units units(N, L, size * int64_t(sizeof(T)));
+  std::vector<T> partial(units.count * size, T(0));
   const T* xd = x.data_ptr<T>();
   const T* god = go.data_ptr<T>();
-  at::parallel_for(0, units, 1, [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, units.count, 1, [&](int64_t begin, int64_t end) {
     std::vector<T> buf(cols * s * sp);
     for (int64_t unit = begin; unit < end; ++unit) {
       T* out = partial.data() + unit * size;
-      for (int64_t item = unit * per_unit; item < std::min(items, (unit + 1) * per_unit); ++item) {
-        const int64_t n = item / pieces, a = (item % pieces) * piece;
-        const int64_t b = std::min(L, a + piece);
+      for (int64_t item = unit * units.per_unit;
+           item < std::min(units.items, (unit + 1) * units.per_unit); ++item) {
+        const int64_t n = item / units.pieces, a = (item % units.pieces) * units.piece;
+        const int64_t b = std::min(L, a + units.piece);
         for (int64_t i0 = a; i0 < b; i0 += chunk) {
           const int64_t len = std::min(chunk, b - i0);
           for (int64_t g = 0; g < groups; ++g) {
@@ -459,7 +469,7 @@ at::Tensor weight_grad(const at::Tensor& input, const at::Tensor& grad_output, i
   at::parallel_for(0, size, 4096, [&](int64_t begin, int64_t end) {
     for (int64_t e = begin; e < end; ++e) {
       T sum = partial[e];
-      for (int64_t unit = 1; unit < units; ++unit) sum += partial[unit * size + e];
+      for (int64_t unit = 1; unit < units.count; ++unit) sum += partial[unit * size + e];
       gwd[e] = sum;
     }
   });
@@ -541,21 +551,18 @@ at::Tensor weight_grad_outer(const at::Tensor& input, const at::Tensor& grad_out
   int64_t chunk = (WG_CHUNK_BYTES / int64_t(sizeof(T))) / (rows + cols_p * s);
   chunk = std::min(std::clamp<int64_t>(chunk, 64, 8192), L);
   const int64_t sp = taps.span(chunk);
-  const int64_t pieces = std::clamp<int64_t>((8 + N - 1) / N, 1, std::max<int64_t>(1, L / 1024));
-  const int64_t piece = (L + pieces - 1) / pieces, items = N * pieces;
-  const int64_t max_units = std::max<int64_t>(1, (64 << 20) / (size * int64_t(sizeof(T))));
-  const int64_t per_unit = (items + max_units - 1) / max_units;
-  const int64_t units = (items + per_unit - 1) / per_unit;
-  std::vector<T> partial(units * size, T(0));
+  const Units units(N, L, size * int64_t(sizeof(T)));
+  std::vector<T> partial(units.count * size, T(0));
   const T* xd = x.data_ptr<T>();
   const T* god = go.data_ptr<T>();
-  at::parallel_for(0, units, 1, [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, units.count, 1, [&](int64_t begin, int64_t end) {
     std::vector<T> buf(s * sp * cols_p, T(0));  // [phase][m][col], the padding columns zero
     for (int64_t unit = begin; unit < end; ++unit) {
       T* out = partial.data() + unit * size;
-      for (int64_t item = unit * per_unit; item < std::min(items, (unit + 1) * per_unit); ++item) {
-        const int64_t n = item / pieces, a = (item % pieces) * piece;
-        const int64_t b = std::min(L, a + piece);
+      for (int64_t item = unit * units.per_unit;
+           item < std::min(units.items, (unit + 1) * units.per_unit); ++item) {
+        const int64_t n = item / units.pieces, a = (item % units.pieces) * units.piece;
+        const int64_t b = std::min(L, a + units.piece);
         for (int64_t i0 = a; i0 < b; i0 += chunk) {
           const int64_t len = std::min(chunk, b - i0), m_base = i0 + taps.q_min;
           for (int64_t g = 0; g < groups; ++g) {
@@ -596,7 +603,7 @@ at::Tensor weight_grad_outer(const at::Tensor& input, const at::Tensor& grad_out
         for (int64_t col = 0; col < cols; ++col) {
           const int64_t e = (ci * K + k) * cols_p + col;
           T sum = partial[e];
-          for (int64_t unit = 1; unit < units; ++unit) sum += partial[unit * size + e];
+          for (int64_t unit = 1; unit < units.count; ++unit) sum += partial[unit * size + e];
           gwd[(ci * cols + col) * K + k] = sum;
         }
   });
