@@ -37,11 +37,15 @@ NAME = "convtranspose_native"
 #: The C++ sources, compiled into one library.
 SOURCES = tuple(sorted((Path(__file__).parent / "csrc").glob("*.cpp")))
 
-#: The compiler's flags: optimised for this CPU (vector width, FMA), OpenMP for
-#: ``at::parallel_for`` (implemented in torch's headers with OpenMP pragmas), and fused
+#: The compiler's flags: optimised for this CPU (vector width, FMA; ARM compilers spell it
+#: ``-mcpu``), OpenMP for ``at::parallel_for`` (implemented in torch's headers with OpenMP
+#: pragmas; Apple's clang has none, and the kernel then runs on one thread), and fused
 #: multiply-adds allowed (ISO C++ modes leave them off).
-CFLAGS = ("-O3", "-march=native", "-fopenmp", "-ffp-contract=fast", "-DNDEBUG")
-LDFLAGS = ("-fopenmp",)
+_ARM = platform.machine().lower() in ("arm64", "aarch64")
+_OPENMP = () if sys.platform == "darwin" else ("-fopenmp",)
+CFLAGS = ("-O3", "-mcpu=native" if _ARM else "-march=native", *_OPENMP, "-ffp-contract=fast",
+          "-DNDEBUG")  # fmt: skip
+LDFLAGS = _OPENMP
 
 #: What turns the kernel off.
 DISABLE_VARIABLE = "CONVTRANSPOSE_NATIVE"
@@ -186,7 +190,8 @@ def load(verbose: bool = False) -> bool:
         )
     except Exception as error:  # a compiler error, ninja missing, ...: report, never raise
         message = str(error).strip().splitlines()
-        detail = message[-1] if message else type(error).__name__
+        errors = [line.strip() for line in message if "error" in line.lower()]
+        detail = (errors or message or [type(error).__name__])[0][:300]
         _state["failure"] = (
             f"the build failed ({type(error).__name__}: {detail}); see the compiler's output with "
             f"`{BUILD_COMMAND} --verbose`"

@@ -54,12 +54,18 @@ class Thresholds:
     aligned_channels_per_group: int = 16
     #: ... and this many multiply-adds (below it the crop's copy is not repaid).
     aligned_multiplies: int = 2**19
-    #: The native kernel from this input length (shorter rows are mostly ends, where its
-    #: register tiles are not full) ...
-    native_length: int = 16
-    #: ... and below this many rows (``C_in/groups * K``) in its product: beyond, torch's op
-    #: is one large matrix multiply close to the machine's limit.
-    native_rows: int = 2048
+    #: The native kernel runs float32 and float64 shapes except where torch's matrix multiply
+    #: is closer to the machine's limit than its small register tiles. Channel-heavy short
+    #: shapes: at least this many rows (``C_in/groups * K``) in its product ...
+    native_rows: int = 1024
+    #: ... and fewer than this many input positions in the batch (``N*L``): each weight then
+    #: serves few positions.
+    native_positions: int = 512
+    #: Channel-heavy shapes: from this many input channels per group ...
+    native_channels: int = 256
+    #: ... with fewer input positions than this (``N*L``), or whose stamps do not overlap
+    #: (undilated, ``K <= stride``: GEMM + overlap-add is then one matrix multiply and a copy).
+    native_channel_positions: int = 4096
     #: The packed layer packs undilated shapes from this many multiply-adds (oneDNN's setup
     #: per call is not repaid below) ...
     packed_multiplies: int = 2**23
@@ -97,8 +103,18 @@ def choose_algorithm(
     """The algorithm :func:`~convtranspose.cpu.conv_transpose1d` runs for a shape (a name in
     :data:`~convtranspose.cpu.ALGORITHMS`). ``padding`` and ``output_padding`` are the
     call's: with the rest they give the output length, which one line of the rule reads
-    (leaving them at 0 describes a call without). In order:
+    (leaving them at 0 describes a call without). ``native`` says whether the native kernel
+    may be chosen (``None``: where it is built, :data:`~convtranspose.cpu.ALGORITHMS` has
+    ``"native"``). In order:
 
+    - with the native kernel: ``native`` for float32 and float64, except where a matrix
+      multiply is closer to the machine's limit: channel-heavy short shapes (at least
+      :attr:`~convtranspose.cpu.Thresholds.native_rows` rows ``C_in/groups * K`` and fewer
+      than :attr:`~convtranspose.cpu.Thresholds.native_positions` positions ``N*L``), and
+      shapes with at least :attr:`~convtranspose.cpu.Thresholds.native_channels` input
+      channels per group that are shorter than
+      :attr:`~convtranspose.cpu.Thresholds.native_channel_positions` positions or whose
+      stamps do not overlap; those, and every shape without the kernel, take the lines below;
     - dtypes oneDNN cannot compute (float64): ``gemm_overlap_add``, the other algorithm that
       does the minimum work with one large GEMM;
     - one input channel per group (depthwise, or a single channel in): ``gemm_overlap_add``,
@@ -117,7 +133,9 @@ def choose_algorithm(
     t = THRESHOLDS
     if native is None:
         native = extension.available()
-    if native and _native_wins(batch, in_channels, length, kernel_size, groups, dtype):
+    if native and _native_wins(
+        batch, in_channels, length, kernel_size, stride, groups, dilation, dtype
+    ):
         return "native"
     if dtype not in (torch.float32, torch.bfloat16):
         return "gemm_overlap_add"
@@ -146,16 +164,26 @@ def choose_algorithm(
 
 
 def _native_wins(
-    batch: int, in_channels: int, length: int, kernel_size: int, groups: int, dtype: torch.dtype
+    batch: int,
+    in_channels: int,
+    length: int,
+    kernel_size: int,
+    stride: int,
+    groups: int,
+    dilation: int,
+    dtype: torch.dtype,
 ) -> bool:
-    """Whether the native kernel runs a shape: float32 or float64, long enough inputs, and
-    a product over ``C_in/groups x K`` short enough that torch's matrix multiply is not
-    closer to the machine's limit."""
+    """Whether the native kernel runs a shape: float32 or float64, except the channel-heavy
+    ones where a matrix multiply wins (see :class:`Thresholds`)."""
     t = THRESHOLDS
-    return (
-        dtype in (torch.float32, torch.float64)
-        and length >= t.native_length
-        and in_channels // groups * kernel_size < t.native_rows
+    if dtype not in (torch.float32, torch.float64):
+        return False
+    channels, positions = in_channels // groups, batch * length
+    if channels * kernel_size >= t.native_rows and positions < t.native_positions:
+        return False
+    separate = dilation == 1 and kernel_size <= stride
+    return not (
+        channels >= t.native_channels and (positions < t.native_channel_positions or separate)
     )
 
 

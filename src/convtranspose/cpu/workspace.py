@@ -28,7 +28,7 @@ def workspace_elements(
     (computed from the code, not measured; for scatter and GEMM + overlap-add the stamps and
     the uncropped output they are added into, alive together): the memory an algorithm needs
     on top of torch's answer. Multiply by the element size for bytes. (Only ``aten_aligned``
-    depends on ``padding`` and ``output_padding``.)"""
+    and ``native`` depend on ``padding`` and ``output_padding``.)"""
     n, c_in, c_out, length, k, s, d = (
         batch, in_channels, out_channels, length, kernel_size, stride, dilation,
     )  # fmt: skip
@@ -53,8 +53,11 @@ def workspace_elements(
         return n * c_in * (stamp_span(length, 1, s) + 2 * (kernel_span(k, d) - 1))
     if name == "polyphase":
         return full + n * c_out * (length + (k - 1) * d)  # + one phase's result at a time
-    if name == "native":  # its packed copy of the weight (a few KiB of buffer per thread aside)
-        return c_in * (c_out // groups) * k
+    if name == "native":  # its packed copy of the weight, made when the weight serves at least
+        # 512 positions (batch x outputs per phase); a few KiB of buffer per thread aside
+        out_len = transposed_length(length, k, s, padding, output_padding, d)
+        per_phase = (out_len - 1 + padding) // s - padding // s + 1
+        return c_in * (c_out // groups) * k if n * per_phase >= 512 else 0
     if name == "onednn":
         return 0  # oneDNN's scratch memory is its own, not counted here
     if name == "aten":  # torch's op: its col2im columns on its native path, else oneDNN's own

@@ -12,13 +12,18 @@
 // Blocking: one work item is (batch n, group g, a block of QB values of q, a tile of C output
 // channels). For each phase it computes tiles of C channels x Q consecutive q in registers
 // (C*Q/W vector accumulators, W lanes per vector): per row (ci, tap) one broadcast of each of the
-// C weights and Q/W unaligned loads of consecutive inputs feed C*Q/W fused multiply-adds. The
-// phases' results land phase-major in a small local buffer; then each output row of the block
-// is written once, contiguously, phases interleaved, bias added.
+// C weights and Q/W unaligned loads of consecutive inputs feed C*Q/W fused multiply-adds. Long
+// rows use 4 x 24 tiles (AVX2 floats), rows shorter than that 12 x 8. The phases' results land
+// phase-major in a small local buffer; then each output row of the block is written once,
+// contiguously, phases interleaved, bias added. The weight is packed per channel tile (C values
+// per row, contiguous) when it serves enough positions to repay the copy, else read in place.
 //
-// Non-finite values: 0 * inf is nan, which the definition does not have, so no product with a
-// padded zero is ever formed. A tile whose rows all read valid input takes the dense path;
-// others (the ends of a row) loop each row over the positions where it reads valid input only.
+// Non-finite values: 0 * inf is nan, which the definition does not have. A tile whose rows all
+// read valid input takes the dense path. At the ends of a row, where some rows would read
+// padding: if every weight is finite, the dense path runs on a zero-padded copy of the input
+// (a zero times a finite weight adds exactly nothing, whatever the input holds); otherwise each
+// row loops over the positions where it reads valid input only, so no product with padding is
+// ever formed.
 //
 // Determinism: every output element is computed by one work item in one fixed order, whatever
 // the number of threads: no atomics, identical bits with 1 or many threads.
@@ -33,6 +38,7 @@
 #include <cstdint>
 #include <cstring>
 #include <optional>
+#include <type_traits>
 #include <vector>
 
 #if defined(__linux__)
@@ -65,16 +71,22 @@ struct VectorOf<double> {
   typedef double type __attribute__((vector_size(kVectorBytes)));
 };
 
-// The register tile: kChannels output channels x kVectors vectors of positions. With 16 vector
-// registers (AVX2) 4 x 3 uses 12 accumulators, 3 input vectors and a broadcast weight; with 32
-// (AVX-512) 8 x 3 uses 24.
-template <typename T>
+// A register tile: kChannels output channels x kVectors vectors of positions (kLanes each).
+template <typename T, int kChannels_, int kVectors_>
 struct TileShape {
   static constexpr int kLanes = kVectorBytes / static_cast<int>(sizeof(T));
-  static constexpr int kChannels = kVectorBytes == 64 ? 8 : 4;
-  static constexpr int kVectors = 3;
+  static constexpr int kChannels = kChannels_;
+  static constexpr int kVectors = kVectors_;
   static constexpr int kPositions = kLanes * kVectors;
 };
+// Rows long enough: with 16 vector registers (AVX2) 4 channels x 3 vectors uses 12
+// accumulators, 3 input vectors and a broadcast weight; with 32 (AVX-512) 8 x 3 uses 24.
+template <typename T>
+using LongTile = TileShape<T, kVectorBytes == 64 ? 8 : 4, 3>;
+// Rows shorter than a long tile (few positions per phase): one vector of positions, more
+// channels (12 x 1, or 24 x 1 with AVX-512), so fewer lanes compute past the row's end.
+template <typename T>
+using ShortTile = TileShape<T, kVectorBytes == 64 ? 24 : 12, 1>;
 
 // The phases' taps: for phase rho, its rows (ci, tap) in order, each with where it reads the
 // input (i = q - m of channel ci) and where its C weights are.
@@ -90,13 +102,12 @@ struct Phase {
 // Dense tile: every row reads valid input for every one of the Q positions. x points at
 // position q_a of the block's first input channel, x_rows[r] is row r's offset from it; row r's
 // weights for channel c are w[w_rows[r] + c*w_step] (w_step is 1 for the packed weight).
-template <typename T, int C, bool kPacked>
+template <typename T, int C, int NV, bool kPacked>
 inline void dense_tile(const T* __restrict x, const int64_t* __restrict x_rows, int64_t rows,
                        const T* __restrict w, const int64_t* __restrict w_rows, int64_t w_step,
                        T* __restrict out, int64_t out_stride) {
   using V = typename VectorOf<T>::type;
-  constexpr int W = TileShape<T>::kLanes;
-  constexpr int NV = TileShape<T>::kVectors;
+  constexpr int W = kVectorBytes / static_cast<int>(sizeof(T));
   V acc[C][NV];
 #pragma GCC unroll 8
   for (int c = 0; c < C; ++c)
@@ -123,11 +134,10 @@ inline void dense_tile(const T* __restrict x, const int64_t* __restrict x_rows, 
 
 // Edge tile: nq <= Q positions q_a .. q_a + nq - 1; each row contributes only where it reads
 // input inside [0, L): no product with padding. x points at the block's first input channel.
-template <typename T, int kMaxChannels>
+template <typename T, int kMaxChannels, int Q>
 inline void edge_tile(const T* __restrict x, int64_t length, int64_t cin, const Phase& phase,
                       const T* __restrict w, int64_t w_step, int channels, int64_t q_a,
                       int64_t nq, T* __restrict out, int64_t out_stride) {
-  constexpr int Q = TileShape<T>::kPositions;
   T acc[kMaxChannels][Q];
   for (int c = 0; c < channels; ++c)
     for (int j = 0; j < Q; ++j) acc[c][j] = T(0);
@@ -152,15 +162,15 @@ inline void edge_tile(const T* __restrict x, int64_t length, int64_t cin, const 
     for (int64_t jj = 0; jj < nq; ++jj) out[c * out_stride + jj] = acc[c][jj];
 }
 
-template <typename T, bool kPacked, int kMaxChannels, int C = kMaxChannels>
+template <typename T, int NV, bool kPacked, int C>
 inline void dense_tile_for(int channels, const T* x, const int64_t* x_rows, int64_t rows,
                            const T* w, const int64_t* w_rows, int64_t w_step, T* out,
                            int64_t out_stride) {
   if constexpr (C >= 1) {
     if (channels == C)
-      return dense_tile<T, C, kPacked>(x, x_rows, rows, w, w_rows, w_step, out, out_stride);
-    return dense_tile_for<T, kPacked, kMaxChannels, C - 1>(channels, x, x_rows, rows, w, w_rows,
-                                                           w_step, out, out_stride);
+      return dense_tile<T, C, NV, kPacked>(x, x_rows, rows, w, w_rows, w_step, out, out_stride);
+    return dense_tile_for<T, NV, kPacked, C - 1>(channels, x, x_rows, rows, w, w_rows, w_step,
+                                                 out, out_stride);
   }
 }
 
@@ -212,11 +222,27 @@ inline void write_row(const T* buffer, int64_t qb, int64_t nq, int64_t stride, i
   }
 }
 
+// Whether every value is finite: exponent bits not all ones, tested on the bits so that the
+// loop vectorises (a float comparison with nan would not).
 template <typename T>
+bool all_finite(const T* values, int64_t count) {
+  using Bits = std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>;
+  constexpr Bits kExponent =
+      static_cast<Bits>(sizeof(T) == 4 ? 0x7f800000ull : 0x7ff0000000000000ull);
+  Bits any = 0;
+  for (int64_t e = 0; e < count; ++e) {
+    Bits bits;
+    std::memcpy(&bits, values + e, sizeof(T));
+    any |= static_cast<Bits>((bits & kExponent) == kExponent);
+  }
+  return any == 0;
+}
+
+template <typename T, typename Shape>
 void forward(const at::Tensor& input, const at::Tensor& weight, const T* bias, at::Tensor& output,
              int64_t stride, int64_t padding, int64_t groups, int64_t dilation) {
-  using Shape = TileShape<T>;
   constexpr int C = Shape::kChannels;
+  constexpr int NV = Shape::kVectors;
   constexpr int Q = Shape::kPositions;
   const int64_t batch = input.size(0), c_in = input.size(1), length = input.size(2);
   const int64_t cin_g = c_in / groups, cout_g = weight.size(1), kernel = weight.size(2);
@@ -232,6 +258,11 @@ void forward(const at::Tensor& input, const at::Tensor& weight, const T* bias, a
   const int64_t tiles = (cout_g + C - 1) / C;
   const int64_t threads = at::get_num_threads();
   int64_t qb = std::max<int64_t>(1, (16384 / static_cast<int64_t>(sizeof(T))) / (C * s) / Q) * Q;
+  // ... and the block's input (C_in/g rows of QB + lag values) within about 256 KiB, half a
+  // typical L2: every channel tile of the block reads all of it again.
+  const int64_t lag = (dilation * (kernel - 1)) / s;
+  const int64_t fit = (262144 / static_cast<int64_t>(sizeof(T))) / cin_g - lag;
+  qb = std::min(qb, std::max<int64_t>(1, fit / Q) * Q);
   qb = std::min(qb, ((q_count + Q - 1) / Q) * Q);
   while (qb > Q && batch * groups * tiles * ((q_count + qb - 1) / qb) < 4 * threads)
     qb = std::max<int64_t>(Q, ((qb / 2 + Q - 1) / Q) * Q);
@@ -241,6 +272,7 @@ void forward(const at::Tensor& input, const at::Tensor& weight, const T* bias, a
   // Packing the weight (per group and channel tile, C contiguous values per row) costs a pass
   // over it; it pays when each weight is used often (many positions), else the kernel reads
   // the weight where it is, C values K apart.
+  // (cpu/workspace.py models this copy: keep the two in step.)
   const bool packed = batch * q_count >= 512;
   const int64_t w_step = packed ? 1 : kernel;
   // The largest lag: a zero-padded window of the input holds positions q_start - m_lag ...
@@ -248,9 +280,7 @@ void forward(const at::Tensor& input, const at::Tensor& weight, const T* bias, a
   const int64_t window = qb + m_lag;
   // ... used for the ends of rows only where every weight is finite: a padded zero times a
   // finite weight is a zero, which changes no sum, but 0 * inf is nan.
-  bool finite = true;
-  for (int64_t e = 0, total = weight.numel(); e < total && finite; ++e)
-    finite = std::isfinite(w_all[e]);
+  const bool finite = all_finite(w_all, weight.numel());
 
   // The phases: taps k with k*dilation = m*s + rho.
   std::vector<Phase> phases(s);
@@ -303,9 +333,10 @@ void forward(const at::Tensor& input, const at::Tensor& weight, const T* bias, a
 
   const T* x_all = input.data_ptr<T>();
   T* y_all = output.data_ptr<T>();
-  // At least about 2^16 multiply-adds per thread's share: below, starting threads costs more.
-  const int64_t work = std::max<int64_t>(1, qb * C * cin_g * kernel);
-  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / work);
+  // At least 2^18 multiply-adds (some microseconds) per thread's share: below, waking a second
+  // thread costs more than it saves, and on a busy machine it may wait a scheduler's time slice.
+  const int64_t work = std::max<int64_t>(1, batch * c_in * cout_g * kernel * length / items);
+  const int64_t grain = std::max<int64_t>(1, ((int64_t{1} << 18) + work - 1) / work);
   at::parallel_for(0, items, grain, [&](int64_t begin, int64_t end) {
     std::vector<T> buffer(static_cast<size_t>(C * s * qb));
     std::vector<T> padded;  // the zero-padded window of the current (n, g, q block)
@@ -359,13 +390,13 @@ void forward(const at::Tensor& input, const at::Tensor& weight, const T* bias, a
             const T* xs = inside ? x + q_a : padded.data() + j0 + m_lag;
             const int64_t* x_rows = inside ? phase.x_direct.data() : phase.x_window.data();
             if (packed)
-              dense_tile_for<T, true, C>(ch, xs, x_rows, rows, w, phase.w_rows.data(), w_step,
+              dense_tile_for<T, NV, true, C>(ch, xs, x_rows, rows, w, phase.w_rows.data(), w_step,
                                          out + j0, row_stride);
             else
-              dense_tile_for<T, false, C>(ch, xs, x_rows, rows, w, phase.w_rows.data(), w_step,
+              dense_tile_for<T, NV, false, C>(ch, xs, x_rows, rows, w, phase.w_rows.data(), w_step,
                                           out + j0, row_stride);
           } else {
-            edge_tile<T, C>(x, length, cin_g, phase, w, w_step, ch, q_a, count, out + j0,
+            edge_tile<T, C, Q>(x, length, cin_g, phase, w, w_step, ch, q_a, count, out + j0,
                             row_stride);
           }
         }
@@ -435,7 +466,14 @@ at::Tensor conv_transpose1d(const at::Tensor& input_, const at::Tensor& weight_,
   }
   AT_DISPATCH_FLOATING_TYPES(input.scalar_type(), "convtranspose_native::conv_transpose1d", [&] {
     const scalar_t* b = bias.defined() ? bias.data_ptr<scalar_t>() : nullptr;
-    forward<scalar_t>(input, weight, b, output, stride, padding, groups, dilation);
+    // Positions per phase (q values): fewer than a long tile holds take the short tiles.
+    const int64_t q_count = (out_length - 1 + padding) / stride - padding / stride + 1;
+    if (q_count < LongTile<scalar_t>::kPositions)
+      forward<scalar_t, ShortTile<scalar_t>>(input, weight, b, output, stride, padding, groups,
+                                             dilation);
+    else
+      forward<scalar_t, LongTile<scalar_t>>(input, weight, b, output, stride, padding, groups,
+                                            dilation);
   });
   return output;
 }
