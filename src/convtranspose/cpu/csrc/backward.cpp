@@ -17,9 +17,11 @@
 //                for narrow ones, a tile of MR input x NR output channels, each a vector of
 //                partial sums over i.
 //
-// Only real terms are computed: a position whose tap falls outside grad_output is never
-// multiplied by a padding zero (0 * inf is nan, and the definition has no such term). Tiles run
-// where every tap is in range; the few positions at the ends of a row, scalar, with a check.
+// Only real terms are summed: a position whose tap falls outside grad_output never adds a
+// product with a padding zero (0 * inf is nan, and the definition has no such term). Input
+// gradient tiles run where every tap is in range; at the ends of a row, one vector at a time,
+// each product masked (bitwise, so even a nan is dropped) to the lanes whose tap is in range.
+// The weight gradient sums each tap over exactly the positions where it is in range.
 //
 // Deterministic: every output element is reduced by one thread in an order fixed by the shape
 // alone (chunks, tiles, lanes, the lanes' sum), never by the thread count. The weight gradient
