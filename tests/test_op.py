@@ -292,6 +292,13 @@ def test_modes_and_make_fx_see_one_operator(route: Route) -> None:
     assert torch.equal(logged, ours(x, w, b, route.kwargs))
 
 
+def gradient_tolerance(dtype: torch.dtype) -> dict:
+    """Gradients sum thousands of products (the weight's, over the batch and the length): two
+    float32 summation orders, torch's and the native kernel's, differ by a few 1e-4 where the
+    sum is large (torch's own float32 weight gradient is 4e-4 off on the grouped-thin route)."""
+    return {"atol": 1e-3, "rtol": 1e-4} if dtype == torch.float32 else {}
+
+
 @routes
 def test_compile_fullgraph_forward_and_backward(route: Route) -> None:
     """The operator is one node of the graph; forward values and gradients are torch's."""
@@ -311,7 +318,7 @@ def test_compile_fullgraph_forward_and_backward(route: Route) -> None:
         want_y = theirs(x, w, b, route.kwargs)
         want = torch.autograd.grad(want_y, [t for t in (x, w, b) if t is not None], g)
         torch.testing.assert_close(y, want_y, **tolerance(route.dtype))
-        torch.testing.assert_close(got, want, **tolerance(route.dtype))
+        torch.testing.assert_close(got, want, **gradient_tolerance(route.dtype))
     assert len(graphs) == 1 and one_node(graphs[0]) == 1
 
 
@@ -330,7 +337,7 @@ def test_compile_with_aot_autograd(route: Route) -> None:
     g = torch.randn_like(y)
     got = torch.autograd.grad(y, tensors, g)
     want = torch.autograd.grad(want_y, tensors, g)
-    torch.testing.assert_close(got, want, **tolerance(route.dtype))
+    torch.testing.assert_close(got, want, **gradient_tolerance(route.dtype))
 
 
 def compiled_graphs(

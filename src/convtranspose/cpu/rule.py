@@ -17,7 +17,7 @@ from ..shapes import transposed_length
 from . import extension
 from .torch_calls import torch_runs_onednn
 
-__all__ = ["THRESHOLDS", "Thresholds", "choose_algorithm"]
+__all__ = ["THRESHOLDS", "Thresholds", "choose_algorithm", "native_gradients"]
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,13 @@ class Thresholds:
     #: ... up to this many input positions (beyond, the weight copy packing saves is a small
     #: share of the call).
     packed_positions: int = 1024
+    #: The native gradient kernels (when built) compute the input gradient up to this
+    #: reduction per element (``C_out/groups * K``; beyond it oneDNN's blocked convolution,
+    #: which reuses each loaded weight more, catches up) ...
+    native_input_grad_reduction: int = 2048
+    #: ... and the weight gradient up to this channel product per group
+    #: (``C_in/groups * C_out/groups``; beyond it oneDNN's GEMM does).
+    native_weight_grad_channels: int = 2**16
 
 
 #: The thresholds the rule uses.
@@ -177,4 +184,20 @@ def _native_wins(
     separate = dilation == 1 and kernel_size <= stride
     return not (
         channels >= t.native_channels and (positions < t.native_channel_positions or separate)
+    )
+
+
+def native_gradients(
+    in_channels: int, out_channels: int, kernel_size: int, groups: int = 1
+) -> tuple[bool, bool]:
+    """Whether the native kernels compute ``(d input, d weight)`` of a CPU call faster than
+    torch's ``convolution_backward`` (float32 and float64, once the kernel is built): the input
+    gradient up to :attr:`Thresholds.native_input_grad_reduction`, the weight gradient up to
+    :attr:`Thresholds.native_weight_grad_channels`. Small shapes included: torch's call costs
+    more there than either kernel."""
+    t = THRESHOLDS
+    cols = out_channels // groups
+    return (
+        cols * kernel_size <= t.native_input_grad_reduction,
+        (in_channels // groups) * cols <= t.native_weight_grad_channels,
     )
