@@ -692,7 +692,7 @@ def test_misaligned_grid_draws_what_aten_aligned_is_for(seed: int) -> None:
         chosen = cpu.choose_algorithm(
             shape.batch, shape.in_channels, shape.out_channels, shape.length,
             shape.kernel_size, shape.stride, shape.groups, shape.dilation,
-            padding=shape.padding, output_padding=shape.output_padding,
+            padding=shape.padding, output_padding=shape.output_padding, native=False,
         )  # fmt: skip
         assert chosen == "aten_aligned"
 

@@ -215,9 +215,10 @@ def random_grid(seed: int, count: int = 12) -> list[Shape]:
 
 def misaligned_grid(seed: int, count: int = 12) -> list[Shape]:
     """``count`` random shapes that :func:`convtranspose.cpu.choose_algorithm` sends to
-    ``aten_aligned`` (an output length that is not a multiple of the stride, among others):
-    the held-out check of that line of the rule, drawn from the ranges of the sweeps behind
-    it (at most 2**27 multiply-adds, to keep a run to minutes)."""
+    ``aten_aligned`` where the native kernel is not built (an output length that is not a
+    multiple of the stride, among others): the held-out check of that line of the rule, drawn
+    from the ranges of the sweeps behind it (at most 2**27 multiply-adds, to keep a run to
+    minutes). The same shapes whether or not the kernel is built here."""
     rng = random.Random(seed)
     shapes: list[Shape] = []
     while len(shapes) < count:
@@ -235,7 +236,7 @@ def misaligned_grid(seed: int, count: int = 12) -> list[Shape]:
         shape = Shape(*sizes, name=f"misaligned{seed}-{len(shapes)}")
         chosen = cpu.choose_algorithm(
             batch, channels, c_out, length, kernel, stride, groups,
-            padding=padding, output_padding=output_padding,
+            padding=padding, output_padding=output_padding, native=False,
         )  # fmt: skip
         if chosen == "aten_aligned" and shape.flops <= 2**28:
             shapes.append(shape)
