@@ -33,11 +33,11 @@ format: $(STAMP)  ## ruff: fix what can be fixed and reformat
 test: lint native book  ## every check: lint, the book build, unit tests, notebooks (nbval, strict), the site in Chromium
 	$(BIN)/python -m pytest --nbval --nbval-current-env
 
-lab: $(STAMP)  ## open the learner copies in JupyterLab (made by `make learner` if missing; your answers are kept)
+lab: $(STAMP) native  ## open the learner copies in JupyterLab (made by `make learner` if missing; your answers are kept)
 	test -d _build/learner/notebooks || $(MAKE) learner
 	$(BIN)/jupyter lab _build/learner/notebooks/
 
-lab-full: $(STAMP)  ## open the full chapters (solutions, outputs) in JupyterLab
+lab-full: $(STAMP) native  ## open the full chapters (solutions, outputs) in JupyterLab
 	$(BIN)/jupyter lab notebooks/
 
 learner: $(STAMP)  ## (re)make the learner copies in _build/learner/: no solutions, no outputs, a cell per exercise

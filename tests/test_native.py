@@ -297,10 +297,23 @@ def test_rule_sends_training_shapes_to_native(shape: tuple) -> None:
         (2, 271, 157, 77, 4, 2),  # 1084 rows, 154 positions
         (1, 512, 256, 2048, 16, 8),  # 512 channels in, 2048 positions
         (1, 356, 67, 4820, 4, 7),  # 356 channels in, stamps apart: one GEMM and a copy
+        (1, 128, 128, 512, 3, 1, 1, 4),  # stride 1, short kernel, short: oneDNN's convolution
+        (1, 64, 64, 2048, 5, 1),
     ],
 )
 def test_rule_keeps_torch_where_it_wins(shape: tuple) -> None:
     assert cpu.choose_algorithm(*shape, native=True) != "native"
+
+
+def test_rule_unit_stride_line_is_float32_only_and_bounded() -> None:
+    """Short stride-1 convolutions go to torch in float32 only (float64 has no oneDNN), and
+    only while short, with a short kernel and many output channels."""
+    short = (1, 128, 128, 512, 3, 1)
+    assert cpu.choose_algorithm(*short, dtype=torch.float64, native=True) == "native"
+    assert cpu.choose_algorithm(1, 128, 128, 4096, 3, 1, native=True) == "native"  # long
+    assert cpu.choose_algorithm(1, 64, 64, 512, 7, 1, native=True) == "native"  # K = 7
+    assert cpu.choose_algorithm(1, 32, 32, 512, 3, 1, native=True) == "native"  # 32 out
+    assert cpu.choose_algorithm(1, 128, 128, 512, 3, 2, native=True) == "native"  # stride 2
 
 
 def test_rule_default_follows_availability() -> None:

@@ -66,6 +66,14 @@ class Thresholds:
     #: ... with fewer input positions than this (``N*L``), or whose stamps do not overlap
     #: (undilated, ``K <= stride``: GEMM + overlap-add is then one matrix multiply and a copy).
     native_channel_positions: int = 4096
+    #: float32 convolutions of stride 1 (one phase, which is oneDNN's ordinary convolution,
+    #: blocked over input channels as the kernel's tiles are not) with a short kernel: up to
+    #: this many taps ...
+    native_unit_stride_kernel: int = 5
+    #: ... at least this many output channels per group ...
+    native_unit_stride_channels: int = 64
+    #: ... and at most this many input positions (``N*L``) run torch's op: 0.66-0.88x there.
+    native_unit_stride_positions: int = 2048
     #: The packed layer packs undilated shapes from this many multiply-adds (oneDNN's setup
     #: per call is not repaid below) ...
     packed_multiplies: int = 2**23
@@ -114,7 +122,10 @@ def choose_algorithm(
       shapes with at least :attr:`~convtranspose.cpu.Thresholds.native_channels` input
       channels per group that are shorter than
       :attr:`~convtranspose.cpu.Thresholds.native_channel_positions` positions or whose
-      stamps do not overlap; those, and every shape without the kernel, take the lines below;
+      stamps do not overlap, and short float32 convolutions of stride 1 with a short kernel
+      and many output channels (:attr:`~convtranspose.cpu.Thresholds.native_unit_stride_kernel`
+      and the two thresholds after it); those, and every shape without the kernel, take the
+      lines below;
     - dtypes oneDNN cannot compute (float64): ``gemm_overlap_add``, the other algorithm that
       does the minimum work with one large GEMM;
     - one input channel per group (depthwise, or a single channel in): ``gemm_overlap_add``,
@@ -134,7 +145,7 @@ def choose_algorithm(
     if native is None:
         native = extension.available()
     if native and _native_wins(
-        batch, in_channels, length, kernel_size, stride, groups, dilation, dtype
+        batch, in_channels, out_channels, length, kernel_size, stride, groups, dilation, dtype
     ):
         return "native"
     if dtype not in (torch.float32, torch.bfloat16):
@@ -166,6 +177,7 @@ def choose_algorithm(
 def _native_wins(
     batch: int,
     in_channels: int,
+    out_channels: int,
     length: int,
     kernel_size: int,
     stride: int,
@@ -180,6 +192,14 @@ def _native_wins(
         return False
     channels, positions = in_channels // groups, batch * length
     if channels * kernel_size >= t.native_rows and positions < t.native_positions:
+        return False
+    if (
+        dtype == torch.float32
+        and stride == 1
+        and kernel_size <= t.native_unit_stride_kernel
+        and out_channels // groups >= t.native_unit_stride_channels
+        and positions <= t.native_unit_stride_positions
+    ):
         return False
     separate = dilation == 1 and kernel_size <= stride
     return not (
