@@ -149,28 +149,6 @@ def check_report(report: dict, shapes: list[Shape], issue_19_fields: bool = True
         check_issue_19_fields(report, shapes)
 
 
-# --- LEGACY GUARD (issue 19): remove once book/data/benchmark-cpu*.json are regenerated -------
-# The committed CPU results were run before the benchmark gained shape families, the training
-# grid, forward+backward rows, the per-row matmul and the goals. Until the lead reruns
-# ``python -m convtranspose.benchmark --json book/data/benchmark-cpu.json`` (and the misaligned
-# grid), a committed file without ``goals`` is checked as what it is: the inference grid, without
-# the new fields. Delete this function and its uses (search for LEGACY GUARD) when regenerating.
-def committed_predates_issue_19(committed: dict) -> bool:
-    """LEGACY GUARD: whether ``committed`` was written before issue 19's fields existed."""
-    return "goals" not in committed
-
-
-def committed_default_grid(committed: dict) -> list[Shape]:
-    """The grid a committed default run must hold: the CPU grid (LEGACY GUARD: its inference
-    family alone, for a file that predates issue 19)."""
-    if committed_predates_issue_19(committed):  # LEGACY GUARD
-        return benchmark.CPU_INFERENCE_GRID
-    return benchmark.CPU_GRID
-
-
-# --- end of LEGACY GUARD ------------------------------------------------------------------------
-
-
 def check_choices_are_current(result: dict, shape: Shape) -> None:
     """The algorithm, packed route and memory recorded for a shape are what the current rules
     and memory model give: committed results taken before a rule changed no longer describe
@@ -625,8 +603,7 @@ def test_committed_results_are_complete() -> None:
     """The results chapter 11 plots: the full grid, every algorithm, the matmul ceiling."""
     committed = json.loads(COMMITTED.read_text())
     assert committed["grid"] == "default"
-    legacy = committed_predates_issue_19(committed)  # LEGACY GUARD
-    check_report(committed, committed_default_grid(committed), issue_19_fields=not legacy)
+    check_report(committed, benchmark.CPU_GRID, issue_19_fields=True)
 
 
 def test_committed_misaligned_results_are_complete() -> None:
@@ -634,9 +611,8 @@ def test_committed_misaligned_results_are_complete() -> None:
     again from its seed, every algorithm, choices that are still the rule's."""
     committed = json.loads(COMMITTED_MISALIGNED.read_text())
     assert committed["grid"] == "misaligned"
-    legacy = committed_predates_issue_19(committed)  # LEGACY GUARD
     grid = benchmark.misaligned_grid(committed["seed"])
-    check_report(committed, grid, issue_19_fields=not legacy)
+    check_report(committed, grid, issue_19_fields=True)
 
 
 @pytest.mark.parametrize("name", [COMMITTED.name, COMMITTED_CUDA.name])
@@ -751,7 +727,7 @@ def test_speedup_figure_plots_the_report(close_figures) -> None:
     committed = json.loads(COMMITTED.read_text())
     fig = draw_speedups(committed)
     plotted = fig.plotted
-    assert plotted["names"] == [s.name for s in committed_default_grid(committed)]
+    assert plotted["names"] == [s.name for s in benchmark.CPU_GRID]
     assert plotted["speedups"] == [r["speedup"]["chosen"] for r in committed["results"]]
     assert plotted["geomean"] == pytest.approx(committed["geomean_speedup"])
     assert plotted["algorithms"] == [r["chosen"] for r in committed["results"]]
@@ -1110,12 +1086,8 @@ def test_cpu_summary_per_family() -> None:
 
 
 def test_committed_results_hold_the_training_shapes() -> None:
-    """The committed CPU run has the training family, its forward+backward rows and the goals
-    (LEGACY GUARD: skipped for a file that predates issue 19; remove the skip when
-    regenerating)."""
+    """The committed CPU run has the training family, its forward+backward rows and the goals."""
     committed = json.loads(COMMITTED.read_text())
-    if committed_predates_issue_19(committed):  # LEGACY GUARD
-        pytest.skip("book/data/benchmark-cpu.json predates issue 19 (LEGACY GUARD)")
     assert [r["shape"]["name"] for r in committed["training"]] == [
         s.name for s in benchmark.CPU_TRAINING_GRID
     ]
