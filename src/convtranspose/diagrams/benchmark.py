@@ -159,7 +159,8 @@ def draw_algorithm_map(report: dict) -> Figure:
     algorithms = [a for a in report["results"][0]["speedup"] if a not in modules]
     grid = [[r["speedup"][a] for a in algorithms] for r in report["results"]]
     chosen = [r.get("chosen") for r in report["results"]]
-    fig, ax = plt.subplots(figsize=(0.62 * len(algorithms) + 2.6, 0.3 * len(names) + 1.6))
+    # about 7.6 inches for the nine algorithms: no wider than the book's text column
+    fig, ax = plt.subplots(figsize=(0.55 * len(algorithms) + 2.6, 0.3 * len(names) + 1.6))
     logs = np.log2(np.array(grid))
     ax.imshow(logs, cmap="RdYlGn", vmin=-2, vmax=2, aspect="auto")
     for i, row in enumerate(grid):
