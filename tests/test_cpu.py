@@ -297,7 +297,7 @@ def test_checked_signatures_skip_only_identical_calls(
     monkeypatch.setattr(cpu.rule, "choose_algorithm", native)
     x, w, b = make(*shapes)
     first = cpu.conv_transpose1d(x, w, b, **kwargs)
-    assert [name for name, _ in fresh_signatures.values()] == [algorithm]
+    assert [name for name, *_ in fresh_signatures.values()] == [algorithm]
     with pytest.MonkeyPatch.context() as patch:  # the repeat must not check again
 
         def no_checks(*args):

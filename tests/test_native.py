@@ -334,7 +334,7 @@ def test_dispatcher_remembers_native() -> None:
     x, w, b = torch.randn(8, 32, 1500, generator=gen), torch.randn(32, 16, 4, generator=gen), None
     dispatch._CHECKED.clear()
     first = cpu.conv_transpose1d(x, w, b, stride=2, padding=1)
-    ((name, _),) = dispatch._CHECKED.values()
+    ((name, *_),) = dispatch._CHECKED.values()
     assert name == rule.choose_algorithm(8, 32, 16, 1500, 4, 2, padding=1) == "native"
     second = cpu.conv_transpose1d(x, w, b, stride=2, padding=1)
     assert torch.equal(first, second)

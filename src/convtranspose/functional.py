@@ -380,6 +380,7 @@ torch.library.register_vmap("convtranspose::conv_transpose1d", _batched, lib=_LI
 
 
 _PLAIN = (Tensor, torch.nn.Parameter)
+_cpu_conv_transpose1d = cpu.conv_transpose1d
 _is_compiling = torch.compiler.is_compiling
 _transforms_active = torch._C._are_functorch_transforms_active
 _function_modes = torch._C._is_torch_function_mode_enabled
@@ -447,7 +448,7 @@ def conv_transpose1d(
             input.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)
         ):
             return _Differentiable.apply(*args, None)
-        return (_on_cuda if input.is_cuda else _on_cpu)(*args)
+        return _on_cuda(*args) if input.is_cuda else _cpu_conv_transpose1d(*args)
     if not (isinstance(input, Tensor) and isinstance(weight, Tensor)) or not (
         bias is None or isinstance(bias, Tensor)
     ):

@@ -4,18 +4,21 @@ calls that passed both, so that a layer called again with the same shapes skips 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 
+import torch
 from torch import Tensor
 
 from ..arguments import Conv1dArgs, check_conv_transpose1d
-from . import rule
+from . import native, rule
 from .registry import _IMPLEMENTATIONS, _run_checked
 from .torch_calls import _aligned_call, _torch_op
 
 __all__ = ["conv_transpose1d"]
 
 #: Calls that passed the argument checks, by signature (:func:`_signature`): the algorithm
-#: the rule chose and the checked arguments besides the tensors (no tensor is kept alive).
+#: the rule chose, the checked arguments besides the tensors (no tensor is kept alive) and,
+#: where it has one, the algorithm's direct call (:func:`_runner`).
 #: A bounded LRU: past :data:`_CHECKED_SIZE` signatures the least recently used is dropped.
 #: See :func:`conv_transpose1d`.
 _CHECKED: OrderedDict[tuple, tuple[str, tuple]] = OrderedDict()
@@ -24,19 +27,28 @@ _CHECKED_SIZE = 512
 
 def _signature(input, weight, bias, stride, padding, output_padding, groups, dilation) -> tuple:
     """Everything :func:`~convtranspose.arguments.check_conv_transpose1d` and
-    :func:`~convtranspose.cpu.choose_algorithm` read from a call: types (so ``True`` is not ``1``, nor
-    ``(1.0,)`` ``(1,)``, though they are equal and hash alike), shapes,
-    dtypes, devices and the integer arguments, in one flat tuple (the cheapest to build).
-    Two calls with the same signature get the same verdict. Raises ``AttributeError`` for an
-    argument that is not a tensor; a list argument makes it unhashable (``TypeError`` when
-    looked up): both then take the full checks."""
-    return (
+    :func:`~convtranspose.cpu.choose_algorithm` read from a call: types, shapes, dtypes,
+    devices and the integer arguments, in one flat tuple (the cheapest to build). Where an
+    integer argument is not a plain ``int`` its type follows (so ``True`` is not ``1``, nor
+    ``(1.0,)`` ``(1,)``, though they are equal and hash alike). Two calls with the same
+    signature get the same verdict. Raises ``AttributeError`` for an argument that is not a
+    tensor; a list argument makes it unhashable (``TypeError`` when looked up): both then take
+    the full checks."""
+    key = (
         type(input), input.shape, input.dtype, input.device,
         type(weight), weight.shape, weight.dtype, weight.device,
         None if bias is None else (type(bias), bias.shape, bias.dtype, bias.device),
         stride, padding, output_padding, groups, dilation,
-        _kind(stride), _kind(padding), _kind(output_padding), _kind(groups), _kind(dilation),
     )  # fmt: skip
+    if (
+        type(stride) is int
+        and type(padding) is int
+        and type(output_padding) is int
+        and type(groups) is int
+        and type(dilation) is int
+    ):
+        return key
+    return (*key, *map(_kind, (stride, padding, output_padding, groups, dilation)))
 
 
 def _kind(value: object) -> object:
@@ -50,6 +62,23 @@ def _kind(value: object) -> object:
     if isinstance(value, Tensor):
         raise TypeError("tensor arguments are not remembered")
     return type(value)
+
+
+def _runner(name: str, a: Conv1dArgs) -> Callable[[Tensor, Tensor, Tensor | None], Tensor] | None:
+    """How a call that passed the checks runs again, on the caller's tensors as given: torch's
+    op or the native kernel (batched input) with the checked integers bound, differentiable.
+    ``None`` where the algorithm needs the validated arguments
+    (:class:`~convtranspose.arguments.Conv1dArgs`)."""
+    sizes = (a.stride, a.padding, a.output_padding, a.groups, a.dilation)
+    if name == "aten" and a.output_padding <= a.padding:  # no position past the last stamp
+        return lambda x, w, b: torch.conv_transpose1d(x, w, b, *sizes)
+    if name == "aten":
+        return lambda x, w, b: _torch_op(x, w, b, *sizes)
+    if name == "aten_aligned":
+        return lambda x, w, b: _aligned_call(x, w, b, *sizes, a.output_length)
+    if name == "native" and a.batched and a.input.dtype in native.DTYPES:
+        return lambda x, w, b: native.call(x, w, b, *sizes)
+    return None
 
 
 def conv_transpose1d(
@@ -80,12 +109,9 @@ def conv_transpose1d(
         key, known = None, None
     if known is not None:
         _CHECKED.move_to_end(key)
-        name, checked = known
-        # checked = (stride, padding, output_padding, groups, dilation, C_out, L_out)
-        if name == "aten":
-            return _torch_op(input, weight, bias, *checked[:5])
-        if name == "aten_aligned":
-            return _aligned_call(input, weight, bias, *checked[:5], checked[6])
+        name, checked, run = known
+        if run is not None:
+            return run(input, weight, bias)
         batched = input.dim() == 3
         x = input if batched else input.unsqueeze(0)
         b = None if bias is None else bias.contiguous()  # as the checks make it
@@ -102,7 +128,7 @@ def conv_transpose1d(
     )  # fmt: skip
     if key is not None and x.numel() > 0:
         checked = (a.stride, a.padding, a.output_padding, a.groups, a.dilation)
-        _CHECKED[key] = (name, (*checked, a.out_channels, a.output_length))
+        _CHECKED[key] = (name, (*checked, a.out_channels, a.output_length), _runner(name, a))
         if len(_CHECKED) > _CHECKED_SIZE:
             _CHECKED.popitem(last=False)  # the least recently used
     return _run_checked(_IMPLEMENTATIONS[name], a)

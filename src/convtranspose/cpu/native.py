@@ -14,7 +14,7 @@ from torch import Tensor
 from ..arguments import Conv1dArgs
 from . import torch_calls as tc
 
-__all__ = ["DTYPES"]
+__all__ = ["DTYPES", "call"]
 
 #: The dtypes the kernel computes.
 DTYPES = (torch.float32, torch.float64)
@@ -49,13 +49,19 @@ class _Native(torch.autograd.Function):
         return gi, gw, gb, None, None, None, None, None
 
 
+def call(x, weight, bias, stride, padding, output_padding, groups, dilation) -> Tensor:
+    """The kernel on a batched float32 or float64 call that passed the checks, differentiable
+    where a gradient may be asked for."""
+    args = (x, weight, bias, stride, padding, output_padding, groups, dilation)
+    if torch.is_grad_enabled() and (
+        x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)
+    ):
+        return _Native.apply(*args)
+    return _kernel(*args)
+
+
 def _native(a: Conv1dArgs) -> Tensor:
     if a.input.dtype not in DTYPES:
         return tc._aten(a)
-    args = (a.input, a.weight, a.bias, a.stride, a.padding, a.output_padding, a.groups, a.dilation)
-    grad = torch.is_grad_enabled() and (
-        a.input.requires_grad
-        or a.weight.requires_grad
-        or (a.bias is not None and a.bias.requires_grad)
-    )
-    return _Native.apply(*args) if grad else _kernel(*args)
+    return call(a.input, a.weight, a.bias, a.stride, a.padding, a.output_padding, a.groups,
+                a.dilation)  # fmt: skip
