@@ -187,15 +187,25 @@ def everywhere(monkeypatch):
     monkeypatch.setattr(rule, "THRESHOLDS", huge)
 
 
-def test_training_shape_routes_to_native():
+#: Every way a CPU call reaches the native kernel with a gradient: the registered operator,
+#: the CPU dispatch, and the algorithm called by name.
+ENTRIES = {
+    "op": lambda *a, **k: convtranspose.conv_transpose1d(*a, **k),
+    "cpu": lambda *a, **k: convtranspose.cpu.conv_transpose1d(*a, **k),
+    "cpu.native": lambda *a, **k: convtranspose.cpu.ALGORITHMS["native"](*a, **k),
+}
+
+
+@pytest.mark.parametrize("entry", ENTRIES)
+def test_training_shape_routes_to_native(entry):
     """With the measured thresholds, a training-sized backward runs both native kernels, and
-    its gradients equal torch's."""
+    its gradients equal torch's, whichever entry point ran the forward."""
     torch.manual_seed(0)
     x = torch.randn(8, 24, 1000, requires_grad=True)
     w = torch.randn(24, 24, 3, requires_grad=True)
     b = torch.randn(24, requires_grad=True)
     assert rule.native_gradients(24, 24, 3) == (True, True)
-    out = convtranspose.conv_transpose1d(x, w, b, stride=2, padding=1)
+    out = ENTRIES[entry](x, w, b, stride=2, padding=1)
     grad = torch.randn_like(out)
     assert called(lambda: out.backward(grad)) == {INPUT_GRAD, WEIGHT_GRAD}
     x2, w2, b2 = (t.detach().requires_grad_() for t in (x, w, b))
@@ -218,7 +228,8 @@ def test_wide_shapes_go_to_torch(monkeypatch):
     assert x.grad is not None and w.grad is not None
 
 
-def test_double_backward_stays_with_torch(everywhere):
+@pytest.mark.parametrize("entry", ENTRIES)
+def test_double_backward_stays_with_torch(everywhere, entry):
     """create_graph records the backward: torch's differentiable convolution_backward runs
     (no native kernel), and the second derivatives equal those of torch's op."""
     gen = torch.Generator().manual_seed(4)
@@ -233,7 +244,7 @@ def test_double_backward_stays_with_torch(everywhere):
         )
         return runs, torch.autograd.grad(first[0].sum() + first[1].sum(), (x, w))
 
-    runs, got = second(convtranspose.conv_transpose1d)
+    runs, got = second(ENTRIES[entry])
     assert runs == set()
     _, want = second(torch.nn.functional.conv_transpose1d)
     for a, b in zip(got, want, strict=True):

@@ -42,8 +42,8 @@ except ImportError:  # older torch: the value a symbolic integer had when traced
 
 from . import cpu
 from .arguments import check_conv_transpose1d, integer, single, transposed_length
-from .cpu import extension
-from .cpu.rule import native_gradients
+from .cpu.native import gradient_kernels, input_grad_kernel, weight_grad_kernel
+from .gradients import gradients
 
 __all__ = ["conv_transpose1d"]
 
@@ -160,24 +160,12 @@ def _fake_weight_grad(input, grad_output, kernel_size, stride, padding, dilation
     return input.new_empty(input.shape[1], grad_output.shape[1] // groups, kernel_size)
 
 
-def _native_input_grad(grad_output, weight, input_length, stride, padding, dilation, groups):
-    return torch.ops.convtranspose_native.conv_transpose1d_input_grad(
-        grad_output, weight, input_length, stride, padding, dilation, groups
-    )
-
-
-def _native_weight_grad(input, grad_output, kernel_size, stride, padding, dilation, groups):
-    return torch.ops.convtranspose_native.conv_transpose1d_weight_grad(
-        input, grad_output, kernel_size, stride, padding, dilation, groups
-    )
-
-
 _LIBRARY.impl("conv_transpose1d_input_grad", _triton_input_grad, "CUDA")
 _LIBRARY.impl("conv_transpose1d_weight_grad", _triton_weight_grad, "CUDA")
 # On CPU, the native C++ kernels (:mod:`convtranspose.cpu.extension`; the backward calls these
 # operators only when they are built).
-_LIBRARY.impl("conv_transpose1d_input_grad", _native_input_grad, "CPU")
-_LIBRARY.impl("conv_transpose1d_weight_grad", _native_weight_grad, "CPU")
+_LIBRARY.impl("conv_transpose1d_input_grad", input_grad_kernel, "CPU")
+_LIBRARY.impl("conv_transpose1d_weight_grad", weight_grad_kernel, "CPU")
 torch.library.register_fake(
     "convtranspose::conv_transpose1d_input_grad", _fake_input_grad, lib=_LIBRARY
 )
@@ -193,47 +181,24 @@ torch.library.register_fake(
 
 def _gradients(grad, input, weight, has_bias, stride, padding, output_padding, groups, dilation,
                needs):  # fmt: skip
-    """``(d input, d weight, d bias)`` of the sum ``<grad, output>``, each only where ``needs``.
+    """``(d input, d weight, d bias)`` of the sum ``<grad, output>``, each only where ``needs``
+    (:func:`convtranspose.gradients.gradients`).
 
     When autograd is not recording the backward (no ``create_graph``): on CUDA the Triton
-    gradient kernels; on CPU the native C++ kernels (:mod:`convtranspose.cpu.extension`) for
-    the gradients that :func:`~convtranspose.cpu.rule.native_gradients` says they compute
-    faster. Everything else runs torch's ``convolution_backward``, which records its own
-    derivatives, so a gradient can be differentiated again."""
-    batched = input.dim() == 3
-    if not batched:
-        grad, input = grad.unsqueeze(0), input.unsqueeze(0)
-    s, p, d = stride, padding, dilation
-    native = (False, False)  # which of (d input, d weight) the package's gradient kernels compute
-    if not torch.is_grad_enabled():
-        if grad.is_cuda:
-            native = (True, True)
-        elif (
-            grad.is_cpu
-            and input.dtype in (torch.float32, torch.float64)
-            and grad.dtype == input.dtype == weight.dtype
-            and (needs[0] or needs[1])
-            and extension.available()
-        ):
-            native = native_gradients(input.shape[1], grad.shape[1], weight.shape[2], groups)
-    gi = gw = gb = None
-    if needs[0] and native[0]:
-        gi = _INPUT_GRAD(grad, weight, input.shape[2], s, p, d, groups)
-    if needs[1] and native[1]:
-        gw = _WEIGHT_GRAD(input, grad, weight.shape[2], s, p, d, groups)
-    rest = [needs[0] and gi is None, needs[1] and gw is None, has_bias and needs[2]]
-    if rest[0] or rest[1]:
-        torch_gi, torch_gw, gb = torch.ops.aten.convolution_backward(
-            grad, input, weight, [grad.shape[1]] if has_bias else None, [s], [p], [d], True,
-            [output_padding], groups, rest,
-        )  # fmt: skip
-        gi = torch_gi if rest[0] else gi
-        gw = torch_gw if rest[1] else gw
-    elif rest[2]:
-        gb = grad.sum((0, 2))
-    if gi is not None and not batched:
-        gi = gi.squeeze(0)
-    return gi, gw, gb
+    gradient kernels; on CPU the native C++ kernels for the gradients
+    :func:`convtranspose.cpu.native.gradient_kernels` names. Everything else runs torch's
+    ``convolution_backward``, which records its own derivatives, so a gradient can be
+    differentiated again."""
+    if torch.is_grad_enabled():
+        kernels = (False, False)
+    elif grad.is_cuda:
+        kernels = (True, True)
+    else:
+        kernels = gradient_kernels(grad, input, weight, groups, needs)
+    return gradients(
+        grad, input, weight, has_bias, stride, padding, output_padding, groups, dilation, needs,
+        kernels, _INPUT_GRAD, _WEIGHT_GRAD,
+    )  # fmt: skip
 
 
 class _Differentiable(_SingleLevelFunction):

@@ -10,7 +10,9 @@ import torch
 from torch import Tensor
 
 from ..arguments import Conv1dArgs, check_conv_transpose1d
-from . import native, rule
+from . import rule
+from .native import DTYPES as NATIVE_DTYPES
+from .native import call as native_call
 from .registry import _IMPLEMENTATIONS, _run_checked
 from .torch_calls import _aligned_call, _torch_op
 
@@ -76,8 +78,8 @@ def _runner(name: str, a: Conv1dArgs) -> Callable[[Tensor, Tensor, Tensor | None
         return lambda x, w, b: _torch_op(x, w, b, *sizes)
     if name == "aten_aligned":
         return lambda x, w, b: _aligned_call(x, w, b, *sizes, a.output_length)
-    if name == "native" and a.batched and a.input.dtype in native.DTYPES:
-        return lambda x, w, b: native.call(x, w, b, *sizes)
+    if name == "native" and a.batched and a.input.dtype in NATIVE_DTYPES:
+        return lambda x, w, b: native_call(x, w, b, *sizes)
     return None
 
 

@@ -2,8 +2,10 @@
 algorithm on validated arguments, differentiable.
 
 The kernel computes float32 and float64; other dtypes (bfloat16, float16) run torch's op.
-When a gradient may be asked for, the forward is the kernel's and the backward torch's
-``convolution_backward``, which records its own derivatives (so gradients of gradients work).
+When a gradient may be asked for, the forward is the kernel's; the backward runs the native
+gradient kernels where :func:`~convtranspose.cpu.rule.native_gradients` says they win and no
+graph of the gradient is recorded, and torch's ``convolution_backward`` otherwise (it records
+its own derivatives, so gradients of gradients work).
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ import torch
 from torch import Tensor
 
 from ..arguments import Conv1dArgs
+from ..gradients import gradients
+from . import extension, rule
 from . import torch_calls as tc
 
-__all__ = ["DTYPES", "call"]
+__all__ = ["DTYPES", "call", "gradient_kernels", "input_grad_kernel", "weight_grad_kernel"]
 
 #: The dtypes the kernel computes.
 DTYPES = (torch.float32, torch.float64)
@@ -26,8 +30,39 @@ def _kernel(x, weight, bias, stride, padding, output_padding, groups, dilation) 
     )
 
 
+def gradient_kernels(
+    grad: Tensor, input: Tensor, weight: Tensor, groups: int, needs: tuple[bool, ...]
+) -> tuple[bool, bool]:
+    """Which of ``(d input, d weight)`` the native gradient kernels compute for a CPU backward
+    that records no graph: where they are built, for float32 and float64, where
+    :func:`~convtranspose.cpu.rule.native_gradients` says they are faster than torch's."""
+    if not (
+        grad.is_cpu
+        and input.dtype in DTYPES
+        and grad.dtype == input.dtype == weight.dtype
+        and (needs[0] or needs[1])
+        and extension.available()
+    ):
+        return (False, False)
+    return rule.native_gradients(input.shape[-2], grad.shape[-2], weight.shape[2], groups)
+
+
+def input_grad_kernel(grad_output, weight, input_length, stride, padding, dilation, groups):
+    """The native kernel of the input's gradient (``csrc/backward.cpp``)."""
+    return torch.ops.convtranspose_native.conv_transpose1d_input_grad(
+        grad_output, weight, input_length, stride, padding, dilation, groups
+    )
+
+
+def weight_grad_kernel(input, grad_output, kernel_size, stride, padding, dilation, groups):
+    """The native kernel of the weight's gradient (``csrc/backward.cpp``)."""
+    return torch.ops.convtranspose_native.conv_transpose1d_weight_grad(
+        input, grad_output, kernel_size, stride, padding, dilation, groups
+    )
+
+
 class _Native(torch.autograd.Function):
-    """The kernel's forward with torch's gradients (input, weight and bias)."""
+    """The kernel's forward, with the native gradient kernels or torch's (:func:`gradients`)."""
 
     @staticmethod
     def forward(ctx, x, weight, bias, stride, padding, output_padding, groups, dilation):
@@ -40,13 +75,18 @@ class _Native(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
-        stride, padding, output_padding, groups, dilation = ctx.arguments
-        needs = ctx.needs_input_grad
-        gi, gw, gb = torch.ops.aten.convolution_backward(
-            grad, x, weight, [grad.shape[1]] if ctx.has_bias else None, [stride], [padding],
-            [dilation], True, [output_padding], groups, [needs[0], needs[1], ctx.has_bias and needs[2]],
+        groups = ctx.arguments[3]
+        needs = ctx.needs_input_grad[:3]
+        kernels = (
+            (False, False)
+            if torch.is_grad_enabled()
+            else gradient_kernels(grad, x, weight, groups, needs)
+        )
+        found = gradients(
+            grad, x, weight, ctx.has_bias, *ctx.arguments, needs, kernels, input_grad_kernel,
+            weight_grad_kernel,
         )  # fmt: skip
-        return gi, gw, gb, None, None, None, None, None
+        return *found, None, None, None, None, None
 
 
 def call(x, weight, bias, stride, padding, output_padding, groups, dilation) -> Tensor:
