@@ -189,10 +189,8 @@ def _gradients(grad, input, weight, has_bias, stride, padding, output_padding, g
     :func:`convtranspose.cpu.native.gradient_kernels` names. Everything else runs torch's
     ``convolution_backward``, which records its own derivatives, so a gradient can be
     differentiated again."""
-    if torch.is_grad_enabled():
-        kernels = (False, False)
-    elif grad.is_cuda:
-        kernels = (True, True)
+    if grad.is_cuda:
+        kernels = (not torch.is_grad_enabled(),) * 2
     else:
         kernels = gradient_kernels(grad, input, weight, groups, needs)
     return gradients(

@@ -16,8 +16,7 @@ __all__ = ["gradients"]
 def gradients(
     grad: Tensor, input: Tensor, weight: Tensor, has_bias: bool, stride: int, padding: int,
     output_padding: int, groups: int, dilation: int, needs: tuple[bool, bool, bool],
-    kernels: tuple[bool, bool] = (False, False), input_grad: Callable | None = None,
-    weight_grad: Callable | None = None,
+    kernels: tuple[bool, bool], input_grad: Callable, weight_grad: Callable,
 ) -> tuple[Tensor | None, Tensor | None, Tensor | None]:  # fmt: skip
     """``(d input, d weight, d bias)`` of the sum ``<grad, output>``, each only where ``needs``.
 

@@ -23,7 +23,7 @@ __all__ = ["conv_transpose1d"]
 #: where it has one, the algorithm's direct call (:func:`_runner`).
 #: A bounded LRU: past :data:`_CHECKED_SIZE` signatures the least recently used is dropped.
 #: See :func:`conv_transpose1d`.
-_CHECKED: OrderedDict[tuple, tuple[str, tuple]] = OrderedDict()
+_CHECKED: OrderedDict[tuple, tuple[str, tuple, Callable | None]] = OrderedDict()
 _CHECKED_SIZE = 512
 
 
@@ -101,8 +101,9 @@ def conv_transpose1d(
     small problem. A call whose signature (:func:`_signature`) already
     passed the checks therefore skips them and the rule: the same signature can only get the
     same verdict and the same choice, and a call that fails the checks is never remembered,
-    so every bad call still raises exactly as before. Calls routed to ``aten`` or
-    ``aten_aligned`` go straight to torch's op.
+    so every bad call still raises exactly as before. Calls routed to ``aten``,
+    ``aten_aligned`` or (batched) ``native`` go straight to torch's op or the kernel
+    (:func:`_runner`).
     """
     try:
         key = _signature(input, weight, bias, stride, padding, output_padding, groups, dilation)

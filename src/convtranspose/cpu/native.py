@@ -33,10 +33,11 @@ def _kernel(x, weight, bias, stride, padding, output_padding, groups, dilation) 
 def gradient_kernels(
     grad: Tensor, input: Tensor, weight: Tensor, groups: int, needs: tuple[bool, ...]
 ) -> tuple[bool, bool]:
-    """Which of ``(d input, d weight)`` the native gradient kernels compute for a CPU backward
-    that records no graph: where they are built, for float32 and float64, where
-    :func:`~convtranspose.cpu.rule.native_gradients` says they are faster than torch's."""
-    if not (
+    """Which of ``(d input, d weight)`` the native gradient kernels compute for a CPU backward:
+    none when autograd records the backward (``create_graph``: torch's differentiable op runs);
+    else, where they are built, for float32 and float64, those
+    :func:`~convtranspose.cpu.rule.native_gradients` says are faster than torch's."""
+    if torch.is_grad_enabled() or not (
         grad.is_cpu
         and input.dtype in DTYPES
         and grad.dtype == input.dtype == weight.dtype
@@ -77,11 +78,7 @@ class _Native(torch.autograd.Function):
         x, weight = ctx.saved_tensors
         groups = ctx.arguments[3]
         needs = ctx.needs_input_grad[:3]
-        kernels = (
-            (False, False)
-            if torch.is_grad_enabled()
-            else gradient_kernels(grad, x, weight, groups, needs)
-        )
+        kernels = gradient_kernels(grad, x, weight, groups, needs)
         found = gradients(
             grad, x, weight, ctx.has_bias, *ctx.arguments, needs, kernels, input_grad_kernel,
             weight_grad_kernel,
