@@ -3,8 +3,9 @@
 The shared suite (tests/implementations.py) runs it as ``cpu.native`` on small shapes; these
 cover what small shapes cannot reach: lengths that straddle its register tiles and length
 blocks (the dense interior path and the ends), channel counts past its channel tile,
-non-contiguous tensors, identical bits with 1 and 2 threads, non-finite values on long rows,
-the loader's paths (turned off, no compiler), the rule, the dispatcher's memory and the check.
+non-contiguous tensors, identical bits with 1 and 2 threads, large outputs in reused memory,
+non-finite values on long rows, the loader's paths (turned off, no compiler), the rule, the
+dispatcher's memory and the check.
 """
 
 from __future__ import annotations
@@ -22,14 +23,14 @@ from hypothesis import strategies as st
 from test_nonfinite import NON_FINITE, assert_same_non_finite
 
 from convtranspose import check, cpu
-from convtranspose.cpu import dispatch, extension, rule
+from convtranspose.cpu import dispatch, extension, output_cache, rule
 
 AVAILABLE = extension.available()
 needs_native = pytest.mark.skipif(not AVAILABLE, reason=f"native kernel: {extension.reason()}")
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 #: Lengths around multiples of the register tile (24 floats or 12 doubles with AVX2, 32/48 or
-#: 16/24 with AVX-512) and of the length blocks (about 500 to 1000 positions at stride 1).
+#: 16/24 with AVX-512) and of the length blocks (about 250 to 500 positions at stride 1).
 LENGTHS = [1, 2, 11, 12, 13, 23, 24, 25, 31, 32, 33, 47, 48, 49, 95, 97, 503, 1009, 2100]
 
 
@@ -105,13 +106,14 @@ def test_matches_torch(dtype: torch.dtype, data) -> None:
         (1, 4, 4, 50, 5, 3, 7, 1, 1, 4),  # dilated: taps of a phase not consecutive
         (1, 3, 5, 1, 7, 4, 0, 3, 1, 5),  # one input sample: all ends, output_padding < dilation
         (3, 5, 7, 30, 2, 1, 0, 0, 1, 1),  # stride 1, output shorter than a tile
-        (2, 4, 4, 1000, 6, 5, 20, 4, 2, 3),  # runtime stride (5), several length blocks
+        (2, 4, 4, 1000, 6, 5, 20, 4, 2, 3),  # stride 5, dilated, several length blocks
+        (2, 4, 6, 700, 21, 10, 3, 9, 2, 1),  # runtime stride (10), several length blocks
     ],
     ids=str,
 )
 def test_edge_shapes(shape: tuple, dtype: torch.dtype) -> None:
     """Hand-picked corners: empty phases, K > L, L_out < stride, remainder channel tiles,
-    strides outside the kernel's specialised ones (1, 2, 3, 4, 8)."""
+    a stride outside the kernel's specialised ones (1 to 8)."""
     n, c_in, c_out, length, k, s, p, op, g, d = shape
     gen = torch.Generator().manual_seed(sum(shape))
     x = torch.randn(n, c_in, length, generator=gen, dtype=dtype)
@@ -161,6 +163,79 @@ def test_threads_give_identical_bits(dtype: torch.dtype) -> None:
     finally:
         torch.set_num_threads(threads)
     assert torch.equal(one, two)
+
+
+@pytest.fixture
+def fresh_output_cache():
+    """An empty output cache at its default limit, before and after the test."""
+    output_cache.empty()
+    limit = output_cache.set_limit(256 << 20)
+    yield
+    output_cache.set_limit(limit)
+    output_cache.empty()
+
+
+@needs_native
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
+def test_reused_output_memory_is_written_whole(dtype: torch.dtype, fresh_output_cache) -> None:
+    """Large outputs (4 MiB and more) come from memory the kernel keeps for reuse: an output
+    freed after being filled with nan gives its memory to the next output of that size,
+    which must still match torch everywhere (every element written, none left over)."""
+    gen = torch.Generator().manual_seed(5)
+    x = torch.randn(8, 16, 8200, generator=gen, dtype=dtype)  # output (8, 8, 16401): > 4 MiB
+    w = torch.randn(16, 4, 4, generator=gen, dtype=dtype)
+    b = torch.randn(8, generator=gen, dtype=dtype)
+    kwargs = dict(stride=2, padding=1, output_padding=1, groups=2, dilation=1)
+    first = native(x, w, b, **kwargs)
+    size = first.nbytes
+    assert size >= 4 << 20
+    first.fill_(float("nan"))
+    del first
+    assert output_cache.info() == (size, 256 << 20)  # kept, nans and all
+    second = native(x, w, b, **kwargs)
+    assert output_cache.info()[0] == 0  # ... and given to the next output of that size
+    held = native(x, w, b, **kwargs)  # while the other is alive: other memory
+    assert held.data_ptr() != second.data_ptr()
+    expected = F.conv_transpose1d(x, w, b, **kwargs)
+    for y in (second, held):
+        torch.testing.assert_close(y, expected)
+    held.resize_(8, 8, 20000)  # a CPU tensor like any other: its storage can grow
+    torch.testing.assert_close(held.view(-1)[: expected.numel()], expected.view(-1))
+
+
+@needs_native
+def test_output_cache_limit_and_empty(fresh_output_cache) -> None:
+    """The cache keeps freed outputs up to its limit, the oldest given back first; a limit of
+    0 keeps nothing; empty() gives everything back; bad limits are refused by name."""
+    x = torch.randn(1, 4, 300_000)  # output (1, 4, 600_002) float32: 9.2 MB
+    w = torch.randn(4, 4, 3)
+    outputs = [native(x, w, None, 2, 0, 1, 1, 1) for _ in range(3)]
+    size = outputs[0].nbytes
+    assert output_cache.set_limit(2 * size) == 256 << 20
+    outputs.clear()
+    assert output_cache.info() == (2 * size, 2 * size)  # three freed, the oldest given back
+    assert output_cache.set_limit(0) == 2 * size
+    assert output_cache.info() == (0, 0)
+    y = native(x, w, None, 2, 0, 1, 1, 1)
+    del y
+    assert output_cache.info() == (0, 0)  # nothing kept at limit 0
+    output_cache.set_limit(256 << 20)
+    y = native(x, w, None, 2, 0, 1, 1, 1)
+    del y
+    assert output_cache.empty() == size
+    assert output_cache.info() == (0, 256 << 20)
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="bytes must be an int >= 0"):
+            output_cache.set_limit(bad)
+
+
+@needs_native
+def test_output_cache_limit_from_the_environment() -> None:
+    """CONVTRANSPOSE_OUTPUT_CACHE_MIB sets the limit at start-up (read by the library)."""
+    code = "from convtranspose.cpu import output_cache; print(output_cache.info()[1])"
+    env = {**os.environ, "CONVTRANSPOSE_OUTPUT_CACHE_MIB": "3", "PYTHONPATH": SRC}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert done.stdout.strip() == str(3 << 20), done.stderr
 
 
 @needs_native

@@ -35,6 +35,8 @@ The package, one duty per module:
 - :mod:`~convtranspose.cpu.torch_calls`: torch's and oneDNN's own operators, called directly;
 - ``convtranspose.cpu.extension``: the native kernel's build and loader (``csrc/``), and
   ``convtranspose.cpu.native``: the kernel as an algorithm;
+- :mod:`~convtranspose.cpu.output_cache`: the memory the native kernel keeps for large
+  outputs, its limit and how to give it back;
 - :mod:`~convtranspose.cpu.registry`: the one list of algorithms, from which
   :data:`ALGORITHMS` and every other list is derived;
 - :mod:`~convtranspose.cpu.rule`: :func:`choose_algorithm`, its thresholds in one table;
@@ -50,7 +52,7 @@ records the torch operations used).
 
 from __future__ import annotations
 
-from . import registry, rule
+from . import output_cache, registry, rule
 from .dispatch import conv_transpose1d
 from .packed import PackedConvTranspose1d, choose_route, pack
 from .rule import Thresholds, choose_algorithm

@@ -27,16 +27,25 @@
 //
 // Determinism: every output element is computed by one work item in one fixed order, whatever
 // the number of threads: no atomics, identical bits with 1 or many threads.
+//
+// Output memory: a large output comes from OutputCache (below), which keeps the memory of freed
+// outputs for the next output of the same size: fresh memory's page zeroing costs as much as
+// the arithmetic on few-channel shapes. Every element is written, so stale values never show.
 
 #include <ATen/ATen.h>
 #include <ATen/Dispatch.h>
+#include <ATen/EmptyTensor.h>
 #include <ATen/Parallel.h>
 #include <torch/library.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <iterator>
+#include <mutex>
+#include <new>
 #include <optional>
 #include <type_traits>
 #include <vector>
@@ -200,8 +209,8 @@ inline void interleave(const T* __restrict buffer, int64_t qb, int64_t nq, int64
         yq[q * S + r] = kBias ? v + bias : v;
       }
   } else {
-    for (int64_t r = 0; r < s; ++r)
-      for (int64_t q = q_lo; q < q_hi; ++q) {
+    for (int64_t q = q_lo; q < q_hi; ++q)  // stores in order: one stream, not s
+      for (int64_t r = 0; r < s; ++r) {
         const T v = buffer[r * qb + q];
         yq[q * s + r] = kBias ? v + bias : v;
       }
@@ -217,6 +226,9 @@ inline void write_row(const T* buffer, int64_t qb, int64_t nq, int64_t stride, i
     case 2: return interleave<T, kBias, 2>(buffer, qb, nq, stride, t_first, out_length, bias, y);
     case 3: return interleave<T, kBias, 3>(buffer, qb, nq, stride, t_first, out_length, bias, y);
     case 4: return interleave<T, kBias, 4>(buffer, qb, nq, stride, t_first, out_length, bias, y);
+    case 5: return interleave<T, kBias, 5>(buffer, qb, nq, stride, t_first, out_length, bias, y);
+    case 6: return interleave<T, kBias, 6>(buffer, qb, nq, stride, t_first, out_length, bias, y);
+    case 7: return interleave<T, kBias, 7>(buffer, qb, nq, stride, t_first, out_length, bias, y);
     case 8: return interleave<T, kBias, 8>(buffer, qb, nq, stride, t_first, out_length, bias, y);
     default: return interleave<T, kBias, 0>(buffer, qb, nq, stride, t_first, out_length, bias, y);
   }
@@ -253,15 +265,20 @@ void forward(const at::Tensor& input, const at::Tensor& weight, const T* bias, a
   // The q range: u = t + padding runs over [padding, L_out - 1 + padding].
   const int64_t q_min = padding / s;
   const int64_t q_count = (out_length - 1 + padding) / s - q_min + 1;
-  // Blocks of q: a multiple of Q, the buffer (C x s x QB values) about 16 KiB or less, and at
-  // least a few work items per thread.
+  // Blocks of q: a multiple of Q, the buffer (C x s x QB values) about 8 KiB or less (a quarter
+  // of a typical L1, beside the input rows the tiles read), and at least a few work items per
+  // thread.
   const int64_t tiles = (cout_g + C - 1) / C;
   const int64_t threads = at::get_num_threads();
-  int64_t qb = std::max<int64_t>(1, (16384 / static_cast<int64_t>(sizeof(T))) / (C * s) / Q) * Q;
-  // ... and the block's input (C_in/g rows of QB + lag values) within about 256 KiB, half a
-  // typical L2: every channel tile of the block reads all of it again.
+  int64_t qb = std::max<int64_t>(1, (8192 / static_cast<int64_t>(sizeof(T))) / (C * s) / Q) * Q;
+  // ... and the block's input (C_in/g rows of QB + lag values), which every channel tile of the
+  // block reads again, within about 32 KiB (a typical L1) where the weight is small enough to
+  // stay in the caches (each q block reads all of it again: 4 MiB or less), else within about
+  // 256 KiB (half a typical L2), fewer q blocks re-reading a large weight.
   const int64_t lag = (dilation * (kernel - 1)) / s;
-  const int64_t fit = (262144 / static_cast<int64_t>(sizeof(T))) / cin_g - lag;
+  const int64_t weight_bytes = c_in * cout_g * kernel * static_cast<int64_t>(sizeof(T));
+  const int64_t input_bytes = weight_bytes <= (int64_t{4} << 20) ? 32768 : 262144;
+  const int64_t fit = (input_bytes / static_cast<int64_t>(sizeof(T))) / cin_g - lag;
   qb = std::min(qb, std::max<int64_t>(1, fit / Q) * Q);
   qb = std::min(qb, ((q_count + Q - 1) / Q) * Q);
   while (qb > Q && batch * groups * tiles * ((q_count + qb - 1) / qb) < 4 * threads)
@@ -417,21 +434,141 @@ void forward(const at::Tensor& input, const at::Tensor& weight, const T* bias, a
   });
 }
 
-// A large output is fresh memory: every 4 KiB page faults on its first write, and on long
-// outputs those faults take longer than the arithmetic. Asking Linux for 2 MiB pages (a hint,
-// honoured where transparent huge pages are "madvise" or "always") makes them 512 times fewer.
-void advise_huge_pages(const at::Tensor& output) {
+// Large outputs: fresh memory costs as much as the arithmetic on few-channel shapes. Every
+// page faults on its first write and the kernel zeroes it first, and a 32 MiB output's zeroing
+// takes about as long as computing it. So outputs of kCachedMin bytes or more come from
+// OutputCache: memory aligned to 2 MiB and advised for 2 MiB pages (a hint, honoured where
+// transparent huge pages are "madvise" or "always": 512 times fewer faults), and, when such an
+// output is freed, its block is kept for the next output of exactly that size (a training loop
+// asks for the same sizes every step), as PyTorch's CUDA allocator does. It keeps blocks of at
+// most kCachedMax bytes and at most limit() bytes in all (256 MiB unless the environment's
+// CONVTRANSPOSE_OUTPUT_CACHE_MIB says otherwise, or set_limit changes it; 0 keeps nothing),
+// the oldest given back first; empty() gives them all back.
+// The tensor's storage names this allocator, so it stays resizable like any CPU tensor.
+constexpr size_t kHugePage = size_t{1} << 21;
+constexpr size_t kCachedMin = size_t{4} << 20;
+constexpr size_t kCachedMax = size_t{128} << 20;
+
+class OutputCache final : public c10::Allocator {
+ public:
+  c10::DataPtr allocate(size_t bytes) override {
+    void* data = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      for (auto it = kept_.rbegin(); it != kept_.rend(); ++it)  // the newest: still cached
+        if (it->bytes == bytes) {
+          data = it->data;
+          held_ -= bytes;
+          kept_.erase(std::next(it).base());
+          break;
+        }
+    }
+    if (data == nullptr) {
+      const size_t rounded = std::max<size_t>(kHugePage, (bytes + kHugePage - 1) & ~(kHugePage - 1));
+      data = std::aligned_alloc(kHugePage, rounded);
+      if (data == nullptr) throw std::bad_alloc();
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-  constexpr uintptr_t kHuge = uintptr_t{1} << 21;
-  const size_t bytes = static_cast<size_t>(output.nbytes());
-  if (bytes < 2 * kHuge) return;
-  const auto start = reinterpret_cast<uintptr_t>(output.data_ptr());
-  const uintptr_t first = (start + kHuge - 1) & ~(kHuge - 1);
-  const uintptr_t last = (start + bytes) & ~(kHuge - 1);
-  if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
-#else
-  (void)output;
+      madvise(data, rounded, MADV_HUGEPAGE);
 #endif
+    }
+    return {data, new Block{data, bytes}, &release, c10::Device(c10::DeviceType::CPU)};
+  }
+  void copy_data(void* dest, const void* src, std::size_t count) const override {
+    default_copy_data(dest, src, count);
+  }
+  static OutputCache& instance() {
+    static OutputCache* cache = new OutputCache;  // never destroyed: outputs may outlive exit
+    return *cache;
+  }
+  // The bytes kept now, and the most it keeps.
+  std::vector<int64_t> info() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return {static_cast<int64_t>(held_), static_cast<int64_t>(limit_)};
+  }
+  // A new limit (0: keep nothing), blocks over it given back; returns the old one.
+  int64_t set_limit(int64_t bytes) {
+    TORCH_CHECK(bytes >= 0, "set_output_cache_limit: bytes must be >= 0, got ", bytes);
+    std::vector<void*> dropped;
+    size_t old;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      old = limit_;
+      limit_ = static_cast<size_t>(bytes);
+      dropped = trim();
+    }
+    for (void* data : dropped) std::free(data);
+    return static_cast<int64_t>(old);
+  }
+  // Gives every kept block back to the system; returns the bytes freed.
+  int64_t empty() {
+    std::vector<void*> dropped;
+    size_t freed;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      freed = held_;
+      for (const Block& block : kept_) dropped.push_back(block.data);
+      kept_.clear();
+      held_ = 0;
+    }
+    for (void* data : dropped) std::free(data);
+    return static_cast<int64_t>(freed);
+  }
+
+ private:
+  struct Block {
+    void* data;
+    size_t bytes;
+  };
+  OutputCache() {
+    const char* mib = std::getenv("CONVTRANSPOSE_OUTPUT_CACHE_MIB");
+    if (mib != nullptr && *mib != '\0') {
+      char* end = nullptr;
+      const long long value = std::strtoll(mib, &end, 10);
+      if (end != mib && *end == '\0' && value >= 0) limit_ = static_cast<size_t>(value) << 20;
+    }
+  }
+  // The oldest blocks while over the limit, taken out of kept_ (the caller holds the lock).
+  std::vector<void*> trim() {
+    std::vector<void*> dropped;
+    while (held_ > limit_) {
+      dropped.push_back(kept_.front().data);
+      held_ -= kept_.front().bytes;
+      kept_.erase(kept_.begin());
+    }
+    return dropped;
+  }
+  // The deleter of every output it gave: keep the block (the oldest go while over the limit)
+  // or free it.
+  static void release(void* context) {
+    const Block block = *static_cast<Block*>(context);
+    delete static_cast<Block*>(context);
+    std::vector<void*> dropped{block.data};
+    if (block.bytes <= kCachedMax) {
+      OutputCache& cache = instance();
+      std::lock_guard<std::mutex> lock(cache.mutex_);
+      if (block.bytes <= cache.limit_) {
+        dropped.clear();
+        cache.kept_.push_back(block);
+        cache.held_ += block.bytes;
+        dropped = cache.trim();
+      }
+    }
+    for (void* data : dropped) std::free(data);
+  }
+  std::mutex mutex_;
+  std::vector<Block> kept_;            // oldest first
+  size_t held_ = 0;                    // bytes in kept_
+  size_t limit_ = size_t{256} << 20;   // the most bytes kept_ holds
+};
+
+// An uninitialised (N, C_out, L_out) output: from OutputCache when large, else torch's allocator.
+at::Tensor empty_output(int64_t batch, int64_t c_out, int64_t out_length,
+                        const at::TensorOptions& options) {
+  const size_t bytes = static_cast<size_t>(batch * c_out * out_length) * options.dtype().itemsize();
+  if (bytes < kCachedMin) return at::empty({batch, c_out, out_length}, options);
+  return at::detail::empty_generic({batch, c_out, out_length}, &OutputCache::instance(),
+                                   c10::DispatchKeySet(c10::DispatchKey::CPU),
+                                   c10::typeMetaToScalarType(options.dtype()), std::nullopt);
 }
 
 at::Tensor conv_transpose1d(const at::Tensor& input_, const at::Tensor& weight_,
@@ -452,14 +589,13 @@ at::Tensor conv_transpose1d(const at::Tensor& input_, const at::Tensor& weight_,
   const int64_t out_length =
       (length - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1;
   TORCH_CHECK(out_length > 0, "conv_transpose1d: the output length must be positive");
-  at::Tensor output = at::empty({batch, c_out, out_length}, input.options());
+  at::Tensor output = empty_output(batch, c_out, out_length, input.options());
   at::Tensor bias;
   if (bias_.has_value() && bias_->defined()) {
     bias = bias_->contiguous();
     TORCH_CHECK(bias.numel() == c_out, "conv_transpose1d: bias must have C_out elements");
   }
   if (output.numel() == 0) return output;
-  advise_huge_pages(output);
   if (input.numel() == 0) {  // nothing to sum: the bias alone
     if (bias.defined()) output.copy_(bias.view({1, c_out, 1}).expand_as(output));
     else output.zero_();
@@ -489,4 +625,12 @@ TORCH_LIBRARY_FRAGMENT(convtranspose_native, m) {
 
 TORCH_LIBRARY_IMPL(convtranspose_native, CPU, m) {
   m.impl("conv_transpose1d", &conv_transpose1d);
+}
+
+// The output cache's controls: no tensor arguments, so one kernel for every dispatch key.
+TORCH_LIBRARY_FRAGMENT(convtranspose_native, m) {
+  m.def("output_cache_info() -> int[]", [] { return OutputCache::instance().info(); });
+  m.def("set_output_cache_limit(int bytes) -> int",
+        [](int64_t bytes) { return OutputCache::instance().set_limit(bytes); });
+  m.def("empty_output_cache() -> int", [] { return OutputCache::instance().empty(); });
 }
