@@ -52,7 +52,7 @@ records the torch operations used).
 
 from __future__ import annotations
 
-from . import output_cache, registry, rule
+from . import registry, rule
 from .dispatch import conv_transpose1d
 from .packed import PackedConvTranspose1d, choose_route, pack
 from .rule import Thresholds, choose_algorithm
