@@ -47,7 +47,7 @@ def shapes(draw):
     output_padding, dilation and grouping."""
     groups = draw(st.sampled_from([1, 1, 2, 3]))
     rows = draw(st.integers(1, 14))
-    cols = draw(st.one_of(st.integers(1, 14), st.integers(30, 40)))  # narrow and wide groups
+    cols = draw(st.one_of(st.integers(1, 14), st.integers(30, 70)))  # narrow and wide groups
     k = draw(st.integers(1, 9))
     s = draw(st.integers(1, 5))
     d = draw(st.integers(1, 4))
