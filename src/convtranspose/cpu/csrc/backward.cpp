@@ -93,9 +93,24 @@ inline void store(T* p, V v) {
   std::memcpy(p, &v, sizeof v);
 }
 
-// The scalar at p in every lane (the compiler emits one broadcast load).
-inline vfloat broadcast(const float* p) { return vfloat{} + *p; }
-inline vdouble broadcast(const double* p) { return vdouble{} + *p; }
+// The scalar at p in every lane: one broadcast load (not 0 + *p, which costs an addition and
+// turns -0.0 into +0.0).
+#if defined(__AVX512F__)
+inline vfloat broadcast(const float* p) { return (vfloat)_mm512_set1_ps(*p); }
+inline vdouble broadcast(const double* p) { return (vdouble)_mm512_set1_pd(*p); }
+#elif defined(__AVX__)
+inline vfloat broadcast(const float* p) { return (vfloat)_mm256_broadcast_ss(p); }
+inline vdouble broadcast(const double* p) { return (vdouble)_mm256_broadcast_sd(p); }
+#else
+template <typename V, typename T>
+inline V splat(T value) {
+  V v;
+  for (int l = 0; l < Vec<T>::W; ++l) v[l] = value;
+  return v;
+}
+inline vfloat broadcast(const float* p) { return splat<vfloat>(*p); }
+inline vdouble broadcast(const double* p) { return splat<vdouble>(*p); }
+#endif
 
 // a*b + c, fused where the machine has FMA (GCC does not contract a*b + c under -std=c++17).
 #if defined(__AVX512F__)
@@ -130,6 +145,19 @@ inline int64_t floor_div(int64_t a, int64_t b) {  // b > 0
   int64_t q = a / b;
   return (a % b != 0 && a < 0) ? q - 1 : q;
 }
+
+#if !defined(__clang__)
+// The even elements of the 2*W values at p: p[0], p[2], ..., p[2*W - 2], in one vector.
+template <typename T>
+inline typename Vec<T>::type evens(const T* p) {
+  using V = typename Vec<T>::type;
+  using M = typename Vec<T>::mask;
+  constexpr int W = Vec<T>::W;
+  M even;
+  for (int l = 0; l < W; ++l) even[l] = 2 * l;  // constant-folded
+  return __builtin_shuffle(load<V>(p), load<V>(p + W), even);
+}
+#endif
 
 // Where each tap reads grad_output, for one shape.
 struct Taps {
@@ -176,7 +204,13 @@ struct Taps {
         if (s == 1) {
           if (m1 > m0) std::memcpy(dst + (m0 - m_base), from + m0, (m1 - m0) * sizeof(T));
         } else {
-          for (int64_t m = m0; m < m1; ++m) dst[m - m_base] = from[m * s];
+          int64_t m = m0;
+#if !defined(__clang__)  // (GCC's __builtin_shuffle; Clang copies one value at a time)
+          if (s == 2)  // whole vectors while two of them stay inside the row
+            for (; m + Vec<T>::W <= m1 && 2 * (m + Vec<T>::W) + ph <= L_out; m += Vec<T>::W)
+              store(dst + (m - m_base), evens<T>(from + 2 * m));
+#endif
+          for (; m < m1; ++m) dst[m - m_base] = from[m * s];
         }
       }
     }
@@ -187,14 +221,10 @@ struct Taps {
 // Input gradient
 // ---------------------------------------------------------------------------------------------
 
-constexpr int IG_MR = 6;  // input channels per tile
+constexpr int IG_MR = 6;  // input channels per tile (12 ran at 0.6x: 8 no faster than 6)
 // vectors of positions per tile: 12 accumulators, 2 loads, 1 broadcast (AVX2's 16 registers);
 // 24 accumulators, 4 loads, 1 broadcast with AVX-512's 32
-#ifndef IG_NR_OVERRIDE
 constexpr int IG_NR = kVectorBytes == 64 ? 4 : 2;
-#else
-constexpr int IG_NR = IG_NR_OVERRIDE;
-#endif
 // The chunk of a row whose phases of grad_output (all the group's channels) fill about a
 // sixteenth of the core's L2 cache (32 KiB of AMD Zen's 512 KiB, 128 KiB of a 2 MiB Xeon L2):
 // every block of input channels reads them again, and every chunk reads the whole weight again,
@@ -301,6 +331,15 @@ void input_grad_rows(const T* wp, const T* g, const int64_t* off, int64_t cols,
   }
 }
 
+// input_grad_rows for a block of mr <= MR input channels (the last block may be partial).
+template <typename T, int MR>
+void input_grad_rows_for(int mr, const T* wp, const T* g, const int64_t* off, int64_t cols,
+                         int64_t col_stride, const Taps& taps, int64_t i0, int64_t len, T* out) {
+  if (mr == MR) return input_grad_rows<T, MR>(wp, g, off, cols, col_stride, taps, i0, len, out);
+  if constexpr (MR > 1)
+    input_grad_rows_for<T, MR - 1>(mr, wp, g, off, cols, col_stride, taps, i0, len, out);
+}
+
 template <typename T>
 at::Tensor input_grad(const at::Tensor& grad_output, const at::Tensor& weight, int64_t L,
                       int64_t s, int64_t p, int64_t d, int64_t groups) {
@@ -342,14 +381,7 @@ at::Tensor input_grad(const at::Tensor& grad_output, const at::Tensor& weight, i
         T* out = gid + (n * C_in + g * rows + blk * IG_MR) * L + i0;
         const int mr = int(std::min<int64_t>(IG_MR, rows - blk * IG_MR));
         const T* gb = buf.data();
-        switch (mr) {
-          case 6: input_grad_rows<T, 6>(wb, gb, off.data(), cols, col_stride, taps, i0, len, out); break;
-          case 5: input_grad_rows<T, 5>(wb, gb, off.data(), cols, col_stride, taps, i0, len, out); break;
-          case 4: input_grad_rows<T, 4>(wb, gb, off.data(), cols, col_stride, taps, i0, len, out); break;
-          case 3: input_grad_rows<T, 3>(wb, gb, off.data(), cols, col_stride, taps, i0, len, out); break;
-          case 2: input_grad_rows<T, 2>(wb, gb, off.data(), cols, col_stride, taps, i0, len, out); break;
-          default: input_grad_rows<T, 1>(wb, gb, off.data(), cols, col_stride, taps, i0, len, out);
-        }
+        input_grad_rows_for<T, IG_MR>(mr, wb, gb, off.data(), cols, col_stride, taps, i0, len, out);
       }
     }
   });
