@@ -388,6 +388,20 @@ void forward(const at::Tensor& input, const at::Tensor& weight, const T* bias, a
         padded_for = block_index;
       }
       const int64_t row_stride = s * qb;  // buffer: [channel][phase][q]
+      // Ask for the output lines this item writes, for writing, before computing them: each
+      // line must be read before a store can change it, and a tile of channels writes as many
+      // rows at once, more streams than the hardware's prefetchers follow. Fetched while the
+      // tiles compute, the lines are in the cache when the rows are written (train-up2-48ch:
+      // 47% to 64% of the matmul on a 2-core Xeon).
+      {
+        const int64_t first = std::max<int64_t>(0, q_start * s - padding);
+        const int64_t last = std::min<int64_t>(out_length, q_start * s - padding + s * nq);
+        constexpr int64_t kLine = 64 / static_cast<int64_t>(sizeof(T));
+        for (int64_t c = 0; c < channels; ++c) {
+          const T* y = y_all + (n * c_out + g * cout_g + tile * C + c) * out_length;
+          for (int64_t t = first; t < last; t += kLine) __builtin_prefetch(y + t, 1, 3);
+        }
+      }
       for (int64_t rho = 0; rho < s; ++rho) {
         const Phase& phase = phases[rho];
         T* out = buffer.data() + rho * qb;
