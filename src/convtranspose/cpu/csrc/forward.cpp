@@ -108,6 +108,10 @@ struct Phase {
   int64_t m_min = 0, m_max = 0;
 };
 
+// How many rows ahead dense_tile fetches the unpacked weight (channel-heavy, 1024 channels over
+// 64 positions, on a 2-core Xeon: 0.61x of torch without, 0.97x at 8 rows, 0.90x at 32 and 96).
+constexpr int64_t kWeightAhead = 8;
+
 // Dense tile: every row reads valid input for every one of the Q positions. x points at
 // position q_a of the block's first input channel, x_rows[r] is row r's offset from it; row r's
 // weights for channel c are w[w_rows[r] + c*w_step] (w_step is 1 for the packed weight).
@@ -128,6 +132,15 @@ inline void dense_tile(const T* __restrict x, const int64_t* __restrict x_rows, 
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) std::memcpy(&xv[v], xp + v * W, sizeof(V));
     const T* wr = w + w_rows[r];
+    if constexpr (!kPacked) {
+      // The unpacked weight's rows lie C_out/g*K values apart, too far apart for the hardware's
+      // prefetchers: each row's first read would wait for memory. Fetch rows kWeightAhead ahead.
+      if (r + kWeightAhead < rows) {
+        const T* ahead = w + w_rows[r + kWeightAhead];
+        __builtin_prefetch(ahead);
+        __builtin_prefetch(ahead + (C - 1) * w_step);
+      }
+    }
 #pragma GCC unroll 8
     for (int c = 0; c < C; ++c) {
       const T wc = wr[kPacked ? c : c * w_step];
