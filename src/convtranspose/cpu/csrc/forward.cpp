@@ -15,8 +15,10 @@
 // C weights and Q/W unaligned loads of consecutive inputs feed C*Q/W fused multiply-adds. Long
 // rows use 4 x 24 tiles (AVX2 floats), rows shorter than that 12 x 8. The phases' results land
 // phase-major in a small local buffer; then each output row of the block is written once,
-// contiguously, phases interleaved, bias added. The weight is packed per channel tile (C values
-// per row, contiguous) when it serves enough positions to repay the copy, else read in place.
+// contiguously, phases interleaved, bias added; the item asks for those output lines (for
+// writing) before its tiles compute, so that the stores do not wait for memory. The weight is
+// packed per channel tile (C values per row, contiguous) when it serves enough positions to
+// repay the copy, else read in place, a few rows ahead fetched by software.
 //
 // Non-finite values: 0 * inf is nan, which the definition does not have. A tile whose rows all
 // read valid input takes the dense path. At the ends of a row, where some rows would read
