@@ -216,20 +216,12 @@ inline void interleave(const T* __restrict buffer, int64_t qb, int64_t nq, int64
   };
   for (int64_t t = begin; t < std::min(end, t_first + q_lo * s); ++t) one(t);
   T* yq = y + t_first;
-  if constexpr (S > 0) {
-    for (int64_t q = q_lo; q < q_hi; ++q)
+  for (int64_t q = q_lo; q < q_hi; ++q)  // stores in order: one stream, not s
 #pragma GCC unroll 8
-      for (int r = 0; r < S; ++r) {
-        const T v = buffer[r * qb + q];
-        yq[q * S + r] = kBias ? v + bias : v;
-      }
-  } else {
-    for (int64_t q = q_lo; q < q_hi; ++q)  // stores in order: one stream, not s
-      for (int64_t r = 0; r < s; ++r) {
-        const T v = buffer[r * qb + q];
-        yq[q * s + r] = kBias ? v + bias : v;
-      }
-  }
+    for (int64_t r = 0; r < s; ++r) {  // s is the constant S where S > 0
+      const T v = buffer[r * qb + q];
+      yq[q * s + r] = kBias ? v + bias : v;
+    }
   for (int64_t t = std::max(begin, t_first + q_hi * s); t < end; ++t) one(t);
 }
 
@@ -588,7 +580,6 @@ class OutputCache final : public c10::Allocator {
       OutputCache& cache = instance();
       std::lock_guard<std::mutex> lock(cache.mutex_);
       if (block.bytes <= cache.limit_) {
-        dropped.clear();
         cache.kept_.push_back(block);
         cache.held_ += block.bytes;
         dropped = cache.trim();
