@@ -74,12 +74,28 @@ def long_cases(draw, dtype: torch.dtype):
     return make(batch, c_in, length), make(c_in, c_out_per_group, kernel_size), bias, kwargs
 
 
-def assert_matches_torch(x, w, b, kwargs) -> None:
+def forced(path: int):
+    """The kernel's op with its forward path forced: 1 the tiles of positions, 2 the lanes
+    (0 lets the kernel choose by shape, as ``native`` does)."""
+
+    def run(x, w, b, stride, padding, output_padding, groups, dilation):
+        return torch.ops.convtranspose_native.conv_transpose1d(
+            x, w, b, stride, padding, output_padding, groups, dilation, path
+        )
+
+    return run
+
+
+#: The forward paths, each forced on every shape.
+PATHS = pytest.mark.parametrize("path", [1, 2], ids=["positions", "lanes"])
+
+
+def assert_matches_torch(x, w, b, kwargs, run=native) -> None:
     """The kernel against torch's op in float64 on the same numbers: float32 sums of up to a
     few hundred products differ from float64 by a few ulps of their magnitude."""
     wide = lambda t: None if t is None else t.double()  # noqa: E731
     want = F.conv_transpose1d(wide(x), wide(w), wide(b), **kwargs)
-    got = native(x, w, b, **kwargs)
+    got = run(x, w, b, **kwargs)
     assert got.dtype == x.dtype and got.shape == want.shape
     tolerance = 1e-4 if x.dtype == torch.float32 else 1e-11
     torch.testing.assert_close(got.double(), want, atol=tolerance, rtol=tolerance)
@@ -91,6 +107,53 @@ def assert_matches_torch(x, w, b, kwargs) -> None:
 @given(data=st.data())
 def test_matches_torch(dtype: torch.dtype, data) -> None:
     assert_matches_torch(*data.draw(long_cases(dtype)))
+
+
+@needs_native
+@PATHS
+@settings(max_examples=60)
+@given(data=st.data())
+def test_each_path_matches_torch(path: int, data) -> None:
+    """Both forward paths over the whole parameter space, whichever the kernel would choose:
+    the tiles of positions, and the lanes (a product over the weight's (channel, tap)
+    columns, then an overlap-add) it runs for many channels over short rows."""
+    dtype = data.draw(st.sampled_from([torch.float32, torch.float64]))
+    assert_matches_torch(*data.draw(long_cases(dtype)), run=forced(path))
+
+
+@needs_native
+@PATHS
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
+@pytest.mark.parametrize(
+    "shape",
+    [
+        # N, C_in, C_out, L, K, stride, padding, output_padding, groups, dilation
+        (1, 512, 64, 33, 4, 2, 1, 0, 1, 1),  # lanes: blocks of whole channels, a partial tile
+        (2, 256, 75, 40, 5, 3, 2, 1, 1, 2),  # K = 5: blocks of 16 channels, padded lanes
+        (1, 512, 36, 20, 7, 2, 3, 1, 2, 1),  # grouped, 256 channels per group
+        (3, 300, 5, 90, 16, 8, 4, 0, 1, 1),  # few output channels, one block, many positions
+        (1, 256, 16, 700, 3, 1, 1, 0, 1, 3),  # long rows: several output blocks
+    ],
+    ids=str,
+)
+def test_wide_shapes(shape: tuple, dtype: torch.dtype, path: int) -> None:
+    """Many input channels, where the lanes path runs (256 or more per group over short
+    rows): blocks of output channels, lanes that do not fill a tile, several output blocks."""
+    n, c_in, c_out, length, k, s, p, op, g, d = shape
+    gen = torch.Generator().manual_seed(sum(shape))
+    x = torch.randn(n, c_in, length, generator=gen, dtype=dtype)
+    w = torch.randn(c_in, c_out // g, k, generator=gen, dtype=dtype)
+    b = torch.randn(c_out, generator=gen, dtype=dtype)
+    kwargs = dict(stride=s, padding=p, output_padding=op, groups=g, dilation=d)
+    assert_matches_torch(x, w, b, kwargs, run=forced(path))
+    assert_matches_torch(x, w, None, kwargs, run=native)
+
+
+@needs_native
+def test_path_argument_is_checked() -> None:
+    x, w = torch.randn(1, 2, 5), torch.randn(2, 2, 3)
+    with pytest.raises(RuntimeError, match="path must be 0"):
+        forced(3)(x, w, None, 1, 0, 0, 1, 1)
 
 
 @needs_native
@@ -146,8 +209,9 @@ def test_non_contiguous(dtype: torch.dtype) -> None:
 
 
 @needs_native
+@PATHS
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
-def test_threads_give_identical_bits(dtype: torch.dtype) -> None:
+def test_threads_give_identical_bits(dtype: torch.dtype, path: int) -> None:
     """Each output element is summed by one work item in one order: 1 and 2 threads agree
     bit for bit (no atomics, no reduction across threads)."""
     gen = torch.Generator().manual_seed(4)
@@ -157,9 +221,9 @@ def test_threads_give_identical_bits(dtype: torch.dtype) -> None:
     threads = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
-        one = native(x, w, b, stride=3, padding=2)
+        one = forced(path)(x, w, b, 3, 2, 0, 1, 1)
         torch.set_num_threads(2)
-        two = native(x, w, b, stride=3, padding=2)
+        two = forced(path)(x, w, b, 3, 2, 0, 1, 1)
     finally:
         torch.set_num_threads(threads)
     assert torch.equal(one, two)
@@ -239,12 +303,13 @@ def test_output_cache_limit_from_the_environment() -> None:
 
 
 @needs_native
+@PATHS
+@settings(max_examples=60)
 @given(data=st.data())
-@settings(max_examples=80)
-def test_non_finite(data) -> None:
+def test_non_finite(path: int, data) -> None:
     """``nan``, ``inf`` and ``-inf`` planted in input, weight and bias on long rows: exactly
     where the definition (torch's float64 op) has them, finite elsewhere (the dense interior
-    tiles and the ends, where no product with padding may be formed)."""
+    tiles and the ends, where no product with padding may be formed), on both paths."""
     dtype = data.draw(st.sampled_from([torch.float32, torch.float64]))
     x, w, b, kwargs = data.draw(long_cases(dtype))
     tensors = [t for t in (x, w, b) if t is not None]
@@ -255,7 +320,7 @@ def test_non_finite(data) -> None:
         )
     wide = lambda t: None if t is None else t.double()  # noqa: E731
     want = F.conv_transpose1d(wide(x), wide(w), wide(b), **kwargs)
-    got = native(x, w, b, **kwargs)
+    got = forced(path)(x, w, b, **kwargs)
     assert_same_non_finite(got.double(), want, 1e-3 if dtype == torch.float32 else 1e-9)
 
 
