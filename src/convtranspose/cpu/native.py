@@ -25,8 +25,9 @@ DTYPES = (torch.float32, torch.float64)
 
 
 def _kernel(x, weight, bias, stride, padding, output_padding, groups, dilation) -> Tensor:
+    path = 2 if rule.native_lanes(x.shape[-2], x.shape[-1], groups) else 1  # lanes, positions
     return torch.ops.convtranspose_native.conv_transpose1d(
-        x, weight, bias, stride, padding, output_padding, groups, dilation
+        x, weight, bias, stride, padding, output_padding, groups, dilation, path
     )
 
 

@@ -21,7 +21,8 @@
 // repay the copy, else read in place, a few rows ahead fetched by software.
 //
 // Many input channels over short rows take the lanes path instead (forward_lanes, below): a
-// product vectorised over the weight's (output channel, tap) columns, then an overlap-add.
+// product vectorised over the weight's (output channel, tap) columns, then an overlap-add. The
+// caller chooses the path (the op's last argument: convtranspose.cpu.rule.native_lanes).
 //
 // Non-finite values: 0 * inf is nan, which the definition does not have. A tile whose rows all
 // read valid input takes the dense path. At the ends of a row, where some rows would read
@@ -779,13 +780,6 @@ at::Tensor empty_output(int64_t batch, int64_t c_out, int64_t out_length,
                                    c10::typeMetaToScalarType(options.dtype()), std::nullopt);
 }
 
-// Whether the lanes path (forward_lanes) runs a shape rather than the tiles of positions: many
-// input channels per group (the overlap-add's cost, one load per tap and output, is then small
-// beside the product's) over short rows, which a tile of 48 positions would leave partly idle
-// (AVX-512, float32, against the tiles of positions: 1.2-4x at 256-2048 channels and 16-64
-// positions; 0.9-1.1x at 100-300 positions; 0.7x at 128 channels).
-bool lanes_win(int64_t cin_g, int64_t length) { return cin_g >= 256 && length <= 96; }
-
 at::Tensor conv_transpose1d(const at::Tensor& input_, const at::Tensor& weight_,
                             const std::optional<at::Tensor>& bias_, int64_t stride,
                             int64_t padding, int64_t output_padding, int64_t groups,
@@ -793,8 +787,8 @@ at::Tensor conv_transpose1d(const at::Tensor& input_, const at::Tensor& weight_,
   // The arguments were checked by the package (convtranspose.arguments); these guard the
   // kernel's own assumptions only.
   TORCH_CHECK(input_.dim() == 3 && weight_.dim() == 3, "conv_transpose1d: expected 3-d input and weight");
-  TORCH_CHECK(path >= 0 && path <= 2, "conv_transpose1d: path must be 0 (chosen by shape), 1 "
-              "(tiles of positions) or 2 (lanes), got ", path);
+  TORCH_CHECK(path == 1 || path == 2, "conv_transpose1d: path must be 1 (tiles of positions) "
+              "or 2 (lanes: convtranspose.cpu.rule.native_lanes chooses), got ", path);
   TORCH_CHECK(stride >= 1 && dilation >= 1 && groups >= 1 && padding >= 0 && output_padding >= 0,
               "conv_transpose1d: invalid stride, dilation, groups, padding or output_padding");
   TORCH_CHECK(input_.size(1) == weight_.size(0) && input_.size(1) % groups == 0,
@@ -820,7 +814,7 @@ at::Tensor conv_transpose1d(const at::Tensor& input_, const at::Tensor& weight_,
   }
   AT_DISPATCH_FLOATING_TYPES(input.scalar_type(), "convtranspose_native::conv_transpose1d", [&] {
     const scalar_t* b = bias.defined() ? bias.data_ptr<scalar_t>() : nullptr;
-    if (path == 2 || (path == 0 && lanes_win(input.size(1) / groups, length)))
+    if (path == 2)
       return forward_lanes<scalar_t>(input, weight, b, output, stride, padding, groups, dilation);
     // Positions per phase (q values): fewer than a long tile holds take the short tiles.
     const int64_t q_count = (out_length - 1 + padding) / stride - padding / stride + 1;
@@ -839,7 +833,7 @@ at::Tensor conv_transpose1d(const at::Tensor& input_, const at::Tensor& weight_,
 TORCH_LIBRARY_FRAGMENT(convtranspose_native, m) {
   m.def(
       "conv_transpose1d(Tensor input, Tensor weight, Tensor? bias, int stride, int padding, "
-      "int output_padding, int groups, int dilation, int path=0) -> Tensor");
+      "int output_padding, int groups, int dilation, int path) -> Tensor");
 }
 
 TORCH_LIBRARY_IMPL(convtranspose_native, CPU, m) {
