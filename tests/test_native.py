@@ -432,9 +432,9 @@ def test_rule_sends_training_shapes_to_native(shape: tuple) -> None:
 @pytest.mark.parametrize(
     "shape",
     [
-        (1, 1024, 512, 128, 16, 8),  # channel-heavy, rows too long for the lanes path
-        (1, 128, 128, 8, 8, 2),  # short input, C_in*K = 1024 rows, too few channels for lanes
-        (2, 271, 157, 97, 4, 2),  # 1084 rows, 194 positions
+        (1, 1024, 512, 64, 16, 8),  # channel-heavy: torch's matrix multiply near the roofline
+        (1, 256, 256, 8, 4, 2),  # short input, C_in*K = 1024 rows
+        (2, 271, 157, 77, 4, 2),  # 1084 rows, 154 positions
         (1, 512, 256, 2048, 16, 8),  # 512 channels in, 2048 positions
         (1, 356, 67, 4820, 4, 7),  # 356 channels in, stamps apart: one GEMM and a copy
         (1, 128, 128, 512, 3, 1, 1, 4),  # stride 1, short kernel, short: oneDNN's convolution
@@ -446,21 +446,18 @@ def test_rule_keeps_torch_where_it_wins(shape: tuple) -> None:
 
 
 @pytest.mark.parametrize(
-    "shape",
+    ("shape", "lanes"),
     [
-        (1, 1024, 1024, 64, 4, 2),  # the grid's channel-heavy layer
-        (1, 512, 256, 32, 16, 8),  # HiFi-GAN's first upsampler
-        (4, 256, 128, 64, 16, 8),  # MelGAN's, batched
-        (2, 1024, 512, 96, 4, 2, 2),  # 512 channels per group, the longest rows
+        ((1024, 64, 1), True),  # the grid's channel-heavy layer
+        ((512, 32, 1), True),  # HiFi-GAN's first upsampler
+        ((1024, 96, 2), True),  # 512 channels per group, the longest rows
+        ((1024, 97, 2), False),  # longer rows: tiles of positions
+        ((510, 32, 2), False),  # 255 channels per group
+        ((128, 16, 1), False),
     ],
 )
-def test_rule_sends_many_channels_over_short_rows_to_the_lanes_path(shape: tuple) -> None:
-    """The shapes the kernel's lanes path runs go native, whatever the lines after it say."""
-    n, c_in, c_out, length, k, s, *groups = shape
-    assert rule.native_lanes(c_in, length, *groups)
-    assert cpu.choose_algorithm(*shape, native=True) == "native"
-    assert not rule.native_lanes(c_in, length + 1 + 96, *groups)  # longer rows: positions
-    assert not rule.native_lanes(255 * (groups or [1])[0], length, *groups)  # fewer channels
+def test_native_lanes_takes_many_channels_over_short_rows(shape: tuple, lanes: bool) -> None:
+    assert rule.native_lanes(*shape) is lanes
 
 
 def test_rule_unit_stride_line_is_float32_only_and_bounded() -> None:

@@ -61,10 +61,11 @@ class Thresholds:
     native_lanes_channels: int = 256
     #: ... over rows of at most this many input positions ``L``. Against its tiles of
     #: positions on a 2-core Zen 4 (AVX-512): 1.2-4x at 256-2048 channels and 16-64
-    #: positions, 0.9-1.1x at 100-300. Such shapes run native whatever the lines below say:
-    #: channel-heavy 1.3x torch's op there, hifigan-v1-up1 1.9x, melgan-up8-batch4 0.96x.
+    #: positions, 0.9-1.1x at 100-300. (Against torch's op there: channel-heavy 1.35x,
+    #: hifigan-v1-up1 1.8x, melgan-up8-batch4 0.93-0.96x; the lines below, measured before
+    #: the lanes path existed, still send most such shapes to torch.)
     native_lanes_length: int = 96
-    #: Otherwise the native kernel runs float32 and float64 shapes except where torch's matrix multiply
+    #: The native kernel runs float32 and float64 shapes except where torch's matrix multiply
     #: is closer to the machine's limit than its small register tiles. Channel-heavy short
     #: shapes: at least this many rows (``C_in/groups * K``) in its product ...
     native_rows: int = 1024
@@ -125,8 +126,7 @@ def choose_algorithm(
     may be chosen (``None``: where it is built, :data:`~convtranspose.cpu.ALGORITHMS` has
     ``"native"``). In order:
 
-    - with the native kernel: ``native`` for float32 and float64 shapes its lanes path runs
-      (:func:`native_lanes`), and the others except where a matrix
+    - with the native kernel: ``native`` for float32 and float64, except where a matrix
       multiply is closer to the machine's limit: channel-heavy short shapes (at least
       :attr:`~convtranspose.cpu.Thresholds.native_rows` rows ``C_in/groups * K`` and fewer
       than :attr:`~convtranspose.cpu.Thresholds.native_positions` positions ``N*L``), and
@@ -201,8 +201,6 @@ def _native_wins(
     t = THRESHOLDS
     if dtype not in (torch.float32, torch.float64):
         return False
-    if native_lanes(in_channels, length, groups):
-        return True
     channels, positions = in_channels // groups, batch * length
     if channels * kernel_size >= t.native_rows and positions < t.native_positions:
         return False
