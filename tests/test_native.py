@@ -101,6 +101,18 @@ def assert_matches_torch(x, w, b, kwargs, run=native) -> None:
     torch.testing.assert_close(got.double(), want, atol=tolerance, rtol=tolerance)
 
 
+def shape_case(shape: tuple, dtype: torch.dtype):
+    """Seeded random tensors for ``(N, C_in, C_out, L, K, stride, padding, output_padding,
+    groups, dilation)``: input, weight, bias and the call's keyword arguments."""
+    n, c_in, c_out, length, k, s, p, op, g, d = shape
+    gen = torch.Generator().manual_seed(sum(shape))
+    x = torch.randn(n, c_in, length, generator=gen, dtype=dtype)
+    w = torch.randn(c_in, c_out // g, k, generator=gen, dtype=dtype)
+    b = torch.randn(c_out, generator=gen, dtype=dtype)
+    kwargs = dict(stride=s, padding=p, output_padding=op, groups=g, dilation=d)
+    return x, w, b, kwargs
+
+
 @needs_native
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
 @settings(max_examples=100)
@@ -139,12 +151,7 @@ def test_each_path_matches_torch(path: int, data) -> None:
 def test_wide_shapes(shape: tuple, dtype: torch.dtype, path: int) -> None:
     """Many input channels, where the lanes path runs (256 or more per group over short
     rows): blocks of output channels, lanes that do not fill a tile, several output blocks."""
-    n, c_in, c_out, length, k, s, p, op, g, d = shape
-    gen = torch.Generator().manual_seed(sum(shape))
-    x = torch.randn(n, c_in, length, generator=gen, dtype=dtype)
-    w = torch.randn(c_in, c_out // g, k, generator=gen, dtype=dtype)
-    b = torch.randn(c_out, generator=gen, dtype=dtype)
-    kwargs = dict(stride=s, padding=p, output_padding=op, groups=g, dilation=d)
+    x, w, b, kwargs = shape_case(shape, dtype)
     assert_matches_torch(x, w, b, kwargs, run=forced(path))
     assert_matches_torch(x, w, None, kwargs, run=native)
 
@@ -177,12 +184,7 @@ def test_path_argument_is_checked() -> None:
 def test_edge_shapes(shape: tuple, dtype: torch.dtype) -> None:
     """Hand-picked corners: empty phases, K > L, L_out < stride, remainder channel tiles,
     a stride outside the kernel's specialised ones (1 to 8)."""
-    n, c_in, c_out, length, k, s, p, op, g, d = shape
-    gen = torch.Generator().manual_seed(sum(shape))
-    x = torch.randn(n, c_in, length, generator=gen, dtype=dtype)
-    w = torch.randn(c_in, c_out // g, k, generator=gen, dtype=dtype)
-    b = torch.randn(c_out, generator=gen, dtype=dtype)
-    kwargs = dict(stride=s, padding=p, output_padding=op, groups=g, dilation=d)
+    x, w, b, kwargs = shape_case(shape, dtype)
     assert_matches_torch(x, w, b, kwargs)
     assert_matches_torch(x, w, None, kwargs)
 
