@@ -129,7 +129,7 @@ def check_report(report: dict, shapes: list[Shape], issue_19_fields: bool = True
         assert result["flops"] == shape.flops
         assert set(result["extra_memory_bytes"]) == CANDIDATES
         check_result(result, CANDIDATES)
-        check_choices_are_current(result, shape)
+        check_choices_are_current(result, shape, report["machine"])
         assert result["gemm_only_s"] > 0
         assert result["gemm_only_gflops"] == pytest.approx(
             result["flops"] / result["gemm_only_s"] / 1e9
@@ -149,17 +149,20 @@ def check_report(report: dict, shapes: list[Shape], issue_19_fields: bool = True
         check_issue_19_fields(report, shapes)
 
 
-def check_choices_are_current(result: dict, shape: Shape) -> None:
+def check_choices_are_current(result: dict, shape: Shape, machine: dict) -> None:
     """The algorithm, packed route and memory recorded for a shape are what the current rules
-    and memory model give: committed results taken before a rule changed no longer describe
-    the code chapter 11 explains, and must be rerun."""
+    and memory model give for the machine that ran it (the native kernel's vector width):
+    committed results taken before a rule changed no longer describe the code chapter 11
+    explains, and must be rerun."""
     sizes = (
         shape.batch, shape.in_channels, shape.out_channels, shape.length, shape.kernel_size,
         shape.stride, shape.groups, shape.dilation,
     )  # fmt: skip
+    width = machine.get("native_vector_bytes")
+    native = {"native": width is not None, "vector_bytes": width}
     geometry = {"padding": shape.padding, "output_padding": shape.output_padding}
-    assert result["chosen"] == cpu.choose_algorithm(*sizes, **geometry)
-    route = choose_route(*sizes, shape.output_padding, padding=shape.padding)
+    assert result["chosen"] == cpu.choose_algorithm(*sizes, **geometry, **native)
+    route = choose_route(*sizes, shape.output_padding, padding=shape.padding, **native)
     assert result["packed_route"] == route
     for name, size in benchmark.algorithm_memory_bytes(shape).items():
         assert result["extra_memory_bytes"][name] == size, name

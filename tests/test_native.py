@@ -426,8 +426,9 @@ def test_cache_directory() -> None:
         (8, 64, 64, 1000, 4, 4, 64),  # depthwise
     ],
 )
-def test_rule_sends_training_shapes_to_native(shape: tuple) -> None:
-    assert cpu.choose_algorithm(*shape, native=True) == "native"
+@pytest.mark.parametrize("width", [32, 64], ids=["AVX2", "AVX-512"])
+def test_rule_sends_training_shapes_to_native(shape: tuple, width: int) -> None:
+    assert cpu.choose_algorithm(*shape, native=True, vector_bytes=width) == "native"
     assert cpu.choose_algorithm(*shape, native=False) != "native"
 
 
@@ -443,8 +444,31 @@ def test_rule_sends_training_shapes_to_native(shape: tuple) -> None:
         (1, 64, 64, 2048, 5, 1),
     ],
 )
-def test_rule_keeps_torch_where_it_wins(shape: tuple) -> None:
-    assert cpu.choose_algorithm(*shape, native=True) != "native"
+def test_rule_keeps_torch_where_it_wins_with_avx2(shape: tuple) -> None:
+    assert cpu.choose_algorithm(*shape, native=True, vector_bytes=32) != "native"
+
+
+@pytest.mark.parametrize(
+    ("shape", "chosen"),
+    [
+        ((1, 1024, 512, 64, 16, 8), "native"),  # lanes: many channels over a short row
+        ((1, 256, 256, 8, 4, 2), "native"),
+        ((2, 271, 157, 77, 4, 2), "native"),
+        ((4, 512, 512, 128, 4, 2), "native"),  # 512 channels: rows up to 192 positions
+        ((1, 256, 128, 256, 16, 8), "aten"),  # 4096 rows over 256 positions: torch's GEMM
+        ((1, 128, 128, 64, 32, 16), "aten"),  # 4096 rows, 128 channels (no lanes) ...
+        ((1, 128, 128, 600, 32, 16), "native"),  # ... over 600 positions
+        ((1, 80, 80, 100, 32, 16), "native"),  # 2560 rows: the grid's wavenet-up16
+        ((1, 356, 67, 4820, 4, 7), "gemm_overlap_add"),  # stamps apart: one GEMM and a copy
+        ((1, 128, 128, 512, 3, 1, 1, 4), "native"),  # stride 1: the tiles win with AVX-512
+        ((1, 64, 64, 2048, 5, 1), "native"),
+        ((1, 512, 256, 2048, 16, 8), "native"),
+    ],
+)
+def test_rule_with_avx512(shape: tuple, chosen: str) -> None:
+    """With AVX-512 the kernel's tiles are twice as wide and it has the lanes path: only the
+    widest short products and separate stamps leave it."""
+    assert cpu.choose_algorithm(*shape, native=True, vector_bytes=64) == chosen
 
 
 @pytest.mark.parametrize(
@@ -452,30 +476,40 @@ def test_rule_keeps_torch_where_it_wins(shape: tuple) -> None:
     [
         ((1024, 64, 1), True),  # the grid's channel-heavy layer
         ((512, 32, 1), True),  # HiFi-GAN's first upsampler
-        ((1024, 96, 2), True),  # 512 channels per group, the longest rows
-        ((1024, 97, 2), False),  # longer rows: tiles of positions
+        ((512, 96, 2), True),  # 256 channels per group: rows up to 96 positions
+        ((512, 97, 2), False),  # longer rows: tiles of positions
+        ((1024, 384, 1), True),  # 1024 channels: up to 384
         ((510, 32, 2), False),  # 255 channels per group
         ((128, 16, 1), False),
     ],
 )
 def test_native_lanes_takes_many_channels_over_short_rows(shape: tuple, lanes: bool) -> None:
     assert rule.native_lanes(*shape) is lanes
+    assert not rule.native_lanes(*shape, wide=False)  # AVX2: the tiles of positions
 
 
 def test_rule_unit_stride_line_is_float32_only_and_bounded() -> None:
     """Short stride-1 convolutions go to torch in float32 only (float64 has no oneDNN), and
     only while short, with a short kernel and many output channels."""
+    avx2 = dict(native=True, vector_bytes=32)
     short = (1, 128, 128, 512, 3, 1)
-    assert cpu.choose_algorithm(*short, dtype=torch.float64, native=True) == "native"
-    assert cpu.choose_algorithm(1, 128, 128, 4096, 3, 1, native=True) == "native"  # long
-    assert cpu.choose_algorithm(1, 64, 64, 512, 7, 1, native=True) == "native"  # K = 7
-    assert cpu.choose_algorithm(1, 32, 32, 512, 3, 1, native=True) == "native"  # 32 out
-    assert cpu.choose_algorithm(1, 128, 128, 512, 3, 2, native=True) == "native"  # stride 2
+    assert cpu.choose_algorithm(*short, **avx2) == "aten"
+    assert cpu.choose_algorithm(*short, dtype=torch.float64, **avx2) == "native"
+    assert cpu.choose_algorithm(1, 128, 128, 4096, 3, 1, **avx2) == "native"  # long
+    assert cpu.choose_algorithm(1, 64, 64, 512, 7, 1, **avx2) == "native"  # K = 7
+    assert cpu.choose_algorithm(1, 32, 32, 512, 3, 1, **avx2) == "native"  # 32 out
+    assert cpu.choose_algorithm(1, 128, 128, 512, 3, 2, **avx2) == "native"  # stride 2
 
 
 def test_rule_default_follows_availability() -> None:
     chosen = cpu.choose_algorithm(16, 48, 48, 6000, 4, 2)
     assert (chosen == "native") == AVAILABLE
+    assert extension.vector_bytes() in ((16, 32, 64) if AVAILABLE else (None,))
+    if AVAILABLE:  # this machine's width unless told
+        wide = cpu.choose_algorithm(1, 1024, 1024, 64, 4, 2, vector_bytes=64) == "native"
+        narrow = cpu.choose_algorithm(1, 1024, 1024, 64, 4, 2, vector_bytes=32) == "native"
+        mine = cpu.choose_algorithm(1, 1024, 1024, 64, 4, 2) == "native"
+        assert (wide, narrow, mine) == (True, False, extension.vector_bytes() == 64)
 
 
 def test_workspace() -> None:

@@ -15,7 +15,7 @@ from helpers import TOLERANCE, Case, cases
 from hypothesis import given
 
 from convtranspose import ConvTranspose1d
-from convtranspose.cpu import torch_calls
+from convtranspose.cpu import extension, torch_calls
 from convtranspose.cpu.packed import PACKED, PackedConvTranspose1d, choose_route, pack
 
 HIFIGAN_UP1 = {"in_channels": 512, "out_channels": 256, "kernel_size": 16, "stride": 8}
@@ -64,7 +64,10 @@ def test_hifigan_stage_is_packed_and_matches_torch() -> None:
     layer = hifigan_up1_layer()
     packed = PackedConvTranspose1d.from_module(layer)
     x = torch.randn(1, 512, 32)
-    assert packed.route(x) == PACKED
+    # packed, unless the native kernel's lanes path (AVX-512) runs it: 1.7-1.9x torch's op
+    # there, against 1.5x packed
+    wide = extension.vector_bytes() == 64
+    assert packed.route(x) == ("native" if wide else PACKED)
     with torch.no_grad():
         torch.testing.assert_close(packed(x), layer(x), atol=1e-4, rtol=1e-4)
 

@@ -428,6 +428,10 @@ def machine(device: str) -> dict:
         # the widest vector instructions torch's kernels use here (e.g. "AVX2", "AVX512")
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
     }
+    if device == "cpu":  # the native kernel's vector width (the rule's lines depend on it)
+        from ..cpu import extension
+
+        info["native_vector_bytes"] = extension.vector_bytes()
     if device == "cuda":
         import triton  # the CUDA mode cannot run without it
 

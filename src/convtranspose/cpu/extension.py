@@ -211,6 +211,16 @@ def available() -> bool:
     return _load_built()
 
 
+def vector_bytes() -> int | None:
+    """The loaded kernel's vector width in bytes (64 with AVX-512, 32 with AVX2), or ``None``
+    without the kernel: the rule's native lines depend on it."""
+    if not available():
+        return None
+    if _state.get("vector_bytes") is None:
+        _state["vector_bytes"] = int(torch.ops.convtranspose_native.vector_bytes())
+    return _state["vector_bytes"]
+
+
 def reason() -> str:
     """Why the native kernel is not available (empty when it is)."""
     if available():

@@ -25,7 +25,8 @@ DTYPES = (torch.float32, torch.float64)
 
 
 def _kernel(x, weight, bias, stride, padding, output_padding, groups, dilation) -> Tensor:
-    path = 2 if rule.native_lanes(x.shape[-2], x.shape[-1], groups) else 1  # lanes, positions
+    wide = extension.vector_bytes() == 64
+    path = 2 if rule.native_lanes(x.shape[-2], x.shape[-1], groups, wide) else 1  # lanes, positions
     return torch.ops.convtranspose_native.conv_transpose1d(
         x, weight, bias, stride, padding, output_padding, groups, dilation, path
     )

@@ -62,6 +62,7 @@ def choose_route(
     *,
     padding: int = 0,
     native: bool | None = None,
+    vector_bytes: int | None = None,
 ) -> str:
     """``"packed"`` or the name of the :mod:`convtranspose.cpu` algorithm to run instead.
 
@@ -75,12 +76,12 @@ def choose_route(
     setup per call), long inputs (the copy is then a small share), the shapes where this
     package's own algorithms beat torch (depthwise, non-overlapping stamps), and
     ``output_padding >= stride`` or dtypes oneDNN cannot compute: those get
-    :mod:`convtranspose.cpu`'s choice. ``native`` is passed to it (``None``: whether the
-    native kernel is built).
+    :mod:`convtranspose.cpu`'s choice. ``native`` and ``vector_bytes`` are passed to it
+    (``None``: whether the native kernel is built, and its width).
     """
     chosen = choose_algorithm(
         batch, in_channels, out_channels, length, kernel_size, stride, groups, dilation, dtype,
-        padding=padding, output_padding=output_padding, native=native,
+        padding=padding, output_padding=output_padding, native=native, vector_bytes=vector_bytes,
     )  # fmt: skip
     multiply_adds = stamp_multiplies(batch, in_channels, out_channels, length, kernel_size, groups)
     if (

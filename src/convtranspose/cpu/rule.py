@@ -54,28 +54,26 @@ class Thresholds:
     aligned_channels_per_group: int = 16
     #: ... and this many multiply-adds (below it the crop's copy is not repaid).
     aligned_multiplies: int = 2**19
-    #: The native kernel's forward computes many input channels over short rows with its
-    #: lanes path (a product vectorised over the weight's (output channel, tap) columns,
-    #: then an overlap-add) rather than its tiles of positions, which such rows leave partly
-    #: idle: from this many input channels per group ...
-    native_lanes_channels: int = 256
-    #: ... over rows of at most this many input positions ``L``. Against its tiles of
-    #: positions on a 2-core Zen 4 (AVX-512): 1.2-4x at 256-2048 channels and 16-64
-    #: positions, 0.9-1.1x at 100-300. (Against torch's op there: channel-heavy 1.35x,
-    #: hifigan-v1-up1 1.8x, melgan-up8-batch4 0.93-0.96x; the lines below, measured before
-    #: the lanes path existed, still send most such shapes to torch.)
-    native_lanes_length: int = 96
-    #: The native kernel runs float32 and float64 shapes except where torch's matrix multiply
-    #: is closer to the machine's limit than its small register tiles. Channel-heavy short
-    #: shapes: at least this many rows (``C_in/groups * K``) in its product ...
+    #: The native kernel's lines depend on its vector width (:func:`extension.vector_bytes
+    #: <convtranspose.cpu.extension.vector_bytes>`), measured on three 2-core machines: an AMD
+    #: EPYC with AVX2 (32-byte vectors), and an Intel Xeon and an AMD EPYC (Zen 4) with
+    #: AVX-512 (64 bytes), where the kernel's tiles are twice as wide. With AVX2 it runs float32
+    #: and float64 shapes except where torch's matrix multiply is closer to the machine's limit
+    #: than its small register tiles. Channel-heavy short shapes: at least this many rows
+    #: (``C_in/groups * K``) in its product ...
     native_rows: int = 1024
+    #: ... (with AVX-512: this many; `wavenet-up16`'s 2560 rows ran 1.2-1.4x torch's op there,
+    #: `hifigan-v2-up1`'s 2048 0.94-1.03x, `hifigan-v1-up2`'s 4096 0.94-1.10x) ...
+    native_rows_wide: int = 4096
     #: ... and fewer than this many input positions in the batch (``N*L``): each weight then
     #: serves few positions.
     native_positions: int = 512
     #: Channel-heavy shapes: from this many input channels per group ...
     native_channels: int = 256
-    #: ... with fewer input positions than this (``N*L``), or whose stamps do not overlap
-    #: (undilated, ``K <= stride``: GEMM + overlap-add is then one matrix multiply and a copy).
+    #: ... with fewer input positions than this (``N*L``; AVX2 only: with AVX-512 the kernel
+    #: ran 0.9-1.6x torch's op on seven such shapes, 1.1-1.2x on `unit-stride`), or whose
+    #: stamps do not overlap (undilated, ``K <= stride``: GEMM + overlap-add is then one
+    #: matrix multiply and a copy).
     native_channel_positions: int = 4096
     #: float32 convolutions of stride 1 (one phase, which is oneDNN's ordinary convolution,
     #: blocked over input channels as the kernel's tiles are not) with a short kernel: up to
@@ -83,8 +81,24 @@ class Thresholds:
     native_unit_stride_kernel: int = 5
     #: ... at least this many output channels per group ...
     native_unit_stride_channels: int = 64
-    #: ... and at most this many input positions (``N*L``) run torch's op: 0.66-0.88x there.
+    #: ... and at most this many input positions (``N*L``) run torch's op with AVX2: 0.66-0.88x
+    #: there. (With AVX-512 the kernel won them: `dilated` 1.18x on both machines,
+    #: `unit-stride` 1.12-1.16x.)
     native_unit_stride_positions: int = 2048
+    #: With AVX-512, the native kernel's forward computes many input channels over short rows
+    #: with its lanes path (a product vectorised over the weight's (output channel, tap)
+    #: columns, then an overlap-add) rather than its tiles of positions, which such rows leave
+    #: partly idle: from this many input channels per group ...
+    native_lanes_channels: int = 256
+    #: ... over rows of at most this many input positions ``L`` per input channel per group
+    #: (96 at 256 channels, 384 at 1024); such shapes run native, whatever the lines above
+    #: say. Against its tiles of positions on the Zen 4: 1.2-4x at 256-2048 channels and
+    #: 16-64 positions, 1.15-1.3x at 512-1024 channels and 128-256 positions, 0.8-1.0x at
+    #: 256-384 channels and 100-300 positions; against torch's op: `channel-heavy` 1.3x,
+    #: `hifigan-v1-up1` 1.7-1.9x, `melgan-up8-batch4` 0.93-1.05x. (Not measured on the Xeon.
+    #: With AVX2 its tiles reached 0.4-1.0x of torch's AVX-512 op on those three: AVX2
+    #: machines keep the tiles of positions and the lines above.)
+    native_lanes_length: float = 0.375
     #: The packed layer packs undilated shapes from this many multiply-adds (oneDNN's setup
     #: per call is not repaid below) ...
     packed_multiplies: int = 2**23
@@ -118,13 +132,15 @@ def choose_algorithm(
     padding: int = 0,
     output_padding: int = 0,
     native: bool | None = None,
+    vector_bytes: int | None = None,
 ) -> str:
     """The algorithm :func:`~convtranspose.cpu.conv_transpose1d` runs for a shape (a name in
     :data:`~convtranspose.cpu.ALGORITHMS`). ``padding`` and ``output_padding`` are the
     call's: with the rest they give the output length, which one line of the rule reads
     (leaving them at 0 describes a call without). ``native`` says whether the native kernel
     may be chosen (``None``: where it is built, :data:`~convtranspose.cpu.ALGORITHMS` has
-    ``"native"``). In order:
+    ``"native"``), ``vector_bytes`` its vector width (``None``: the built kernel's; the
+    AVX2 lines, 32, without one). In order:
 
     - with the native kernel: ``native`` for float32 and float64, except where a matrix
       multiply is closer to the machine's limit: channel-heavy short shapes (at least
@@ -135,8 +151,10 @@ def choose_algorithm(
       :attr:`~convtranspose.cpu.Thresholds.native_channel_positions` positions or whose
       stamps do not overlap, and short float32 convolutions of stride 1 with a short kernel
       and many output channels (:attr:`~convtranspose.cpu.Thresholds.native_unit_stride_kernel`
-      and the two thresholds after it); those, and every shape without the kernel, take the
-      lines below;
+      and the two thresholds after it); with AVX-512 (``vector_bytes`` 64) only the first
+      line applies, with :attr:`~convtranspose.cpu.Thresholds.native_rows_wide` rows, and
+      the shapes of the lanes path (:func:`native_lanes`) always run native; those left, and
+      every shape without the kernel, take the lines below;
     - dtypes oneDNN cannot compute (float64): ``gemm_overlap_add``, the other algorithm that
       does the minimum work with one large GEMM;
     - one input channel per group (depthwise, or a single channel in): ``gemm_overlap_add``,
@@ -155,9 +173,12 @@ def choose_algorithm(
     t = THRESHOLDS
     if native is None:
         native = extension.available()
+    if native and vector_bytes is None:
+        vector_bytes = extension.vector_bytes() or 32
     if native and _native_wins(
-        batch, in_channels, out_channels, length, kernel_size, stride, groups, dilation, dtype
-    ):
+        batch, in_channels, out_channels, length, kernel_size, stride, groups, dilation, dtype,
+        vector_bytes >= 64,
+    ):  # fmt: skip
         return "native"
     if dtype not in (torch.float32, torch.bfloat16):
         return "gemm_overlap_add"
@@ -195,15 +216,22 @@ def _native_wins(
     groups: int,
     dilation: int,
     dtype: torch.dtype,
+    wide: bool,
 ) -> bool:
     """Whether the native kernel runs a shape: float32 or float64, except the channel-heavy
-    ones where a matrix multiply wins (see :class:`Thresholds`)."""
+    ones where a matrix multiply wins (see :class:`Thresholds`); ``wide``: AVX-512."""
     t = THRESHOLDS
     if dtype not in (torch.float32, torch.float64):
         return False
+    if native_lanes(in_channels, length, groups, wide):
+        return True
     channels, positions = in_channels // groups, batch * length
-    if channels * kernel_size >= t.native_rows and positions < t.native_positions:
+    rows = t.native_rows_wide if wide else t.native_rows
+    if channels * kernel_size >= rows and positions < t.native_positions:
         return False
+    separate = dilation == 1 and kernel_size <= stride
+    if wide:
+        return not (channels >= t.native_channels and separate)
     if (
         dtype == torch.float32
         and stride == 1
@@ -212,19 +240,24 @@ def _native_wins(
         and positions <= t.native_unit_stride_positions
     ):
         return False
-    separate = dilation == 1 and kernel_size <= stride
     return not (
         channels >= t.native_channels and (positions < t.native_channel_positions or separate)
     )
 
 
-def native_lanes(in_channels: int, length: int, groups: int = 1) -> bool:
-    """Whether the native kernel's forward runs its lanes path for a shape (many input
-    channels per group over short rows: :attr:`Thresholds.native_lanes_channels`,
-    :attr:`Thresholds.native_lanes_length`), else its tiles of positions. The package
-    passes this choice to the kernel, which makes none of its own."""
+def native_lanes(in_channels: int, length: int, groups: int = 1, wide: bool = True) -> bool:
+    """Whether the native kernel's forward runs its lanes path for a shape (with AVX-512,
+    ``wide``: many input channels per group over short rows,
+    :attr:`Thresholds.native_lanes_channels`, :attr:`Thresholds.native_lanes_length`),
+    else its tiles of positions. The package passes this choice to the kernel, which makes
+    none of its own."""
     t = THRESHOLDS
-    return in_channels // groups >= t.native_lanes_channels and length <= t.native_lanes_length
+    channels = in_channels // groups
+    return (
+        wide
+        and channels >= t.native_lanes_channels
+        and length <= t.native_lanes_length * channels
+    )
 
 
 def native_gradients(

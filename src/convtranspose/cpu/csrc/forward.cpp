@@ -840,8 +840,10 @@ TORCH_LIBRARY_IMPL(convtranspose_native, CPU, m) {
   m.impl("conv_transpose1d", &conv_transpose1d);
 }
 
-// The output cache's controls: no tensor arguments, so one kernel for every dispatch key.
+// The output cache's controls, and the kernel's vector width in bytes (64 with AVX-512, 32 with
+// AVX2: the rule reads it): no tensor arguments, so one kernel for every dispatch key.
 TORCH_LIBRARY_FRAGMENT(convtranspose_native, m) {
+  m.def("vector_bytes() -> int", [] { return static_cast<int64_t>(kVectorBytes); });
   m.def("output_cache_info() -> int[]", [] { return OutputCache::instance().info(); });
   m.def("set_output_cache_limit(int bytes) -> int",
         [](int64_t bytes) { return OutputCache::instance().set_limit(bytes); });
