@@ -254,9 +254,7 @@ def native_lanes(in_channels: int, length: int, groups: int = 1, wide: bool = Tr
     t = THRESHOLDS
     channels = in_channels // groups
     return (
-        wide
-        and channels >= t.native_lanes_channels
-        and length <= t.native_lanes_length * channels
+        wide and channels >= t.native_lanes_channels and length <= t.native_lanes_length * channels
     )
 
 
