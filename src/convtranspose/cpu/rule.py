@@ -54,10 +54,10 @@ class Thresholds:
     aligned_channels_per_group: int = 16
     #: ... and this many multiply-adds (below it the crop's copy is not repaid).
     aligned_multiplies: int = 2**19
-    #: The native kernel's lines depend on its vector width (:func:`extension.vector_bytes
-    #: <convtranspose.cpu.extension.vector_bytes>`), measured on three 2-core machines: an AMD
-    #: EPYC with AVX2 (32-byte vectors), and an Intel Xeon and an AMD EPYC (Zen 4) with
-    #: AVX-512 (64 bytes), where the kernel's tiles are twice as wide. With AVX2 it runs float32
+    #: The native kernel's lines depend on its vector width (``cpu.extension.vector_bytes()``),
+    #: measured on three 2-core machines: an AMD EPYC with AVX2 (32-byte vectors), and an
+    #: Intel Xeon and an AMD EPYC (Zen 4) with AVX-512 (64 bytes), where the kernel's tiles
+    #: are twice as wide. With AVX2 it runs float32
     #: and float64 shapes except where torch's matrix multiply is closer to the machine's limit
     #: than its small register tiles. Channel-heavy short shapes: at least this many rows
     #: (``C_in/groups * K``) in its product ...
