@@ -540,5 +540,6 @@ def test_check_reports_the_kernel() -> None:
     assert result.status == (check.OK if AVAILABLE else check.WARN)
     if AVAILABLE:
         assert str(extension.library_path()) in result.detail
+        assert ("AVX-512" in result.detail) == (extension.vector_bytes() == 64)
     else:
         assert extension.reason() in result.detail

@@ -129,13 +129,16 @@ def check_gpu() -> Result:
 
 
 def check_native() -> Result:
-    """The native CPU kernel: in use (built, where), or why not (a warning, not a failure)."""
+    """The native CPU kernel: in use (its vector width, which the rule reads, and where it
+    was built), or why not (a warning, not a failure)."""
     try:
         from .cpu import extension
     except ImportError as error:
         return Result("native CPU kernel", WARN, f"cannot import the loader ({error})")
     if extension.available():
-        return Result("native CPU kernel", OK, f"in use: {extension.library_path()}")
+        width = {64: "AVX-512", 32: "AVX2"}.get(extension.vector_bytes(), "narrow")
+        detail = f"in use, {width} vectors: {extension.library_path()}"
+        return Result("native CPU kernel", OK, detail)
     return Result(
         "native CPU kernel",
         WARN,
