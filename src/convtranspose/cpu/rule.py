@@ -57,10 +57,10 @@ class Thresholds:
     #: The native kernel's lines depend on its vector width (``cpu.extension.vector_bytes()``),
     #: measured on three 2-core machines: an AMD EPYC with AVX2 (32-byte vectors), and an
     #: Intel Xeon and an AMD EPYC (Zen 4) with AVX-512 (64 bytes), where the kernel's tiles
-    #: are twice as wide. With AVX2 it runs float32
-    #: and float64 shapes except where torch's matrix multiply is closer to the machine's limit
-    #: than its small register tiles. Channel-heavy short shapes: at least this many rows
-    #: (``C_in/groups * K``) in its product ...
+    #: are twice as wide. With AVX2 it runs float32 and float64 shapes except where torch's
+    #: matrix multiply is closer to the machine's limit than its small register tiles.
+    #: Channel-heavy short shapes: at least this many rows (``C_in/groups * K``) in its
+    #: product ...
     native_rows: int = 1024
     #: ... (with AVX-512: this many; `wavenet-up16`'s 2560 rows ran 1.2-1.4x torch's op there,
     #: `hifigan-v2-up1`'s 2048 0.94-1.03x, `hifigan-v1-up2`'s 4096 0.94-1.10x) ...

@@ -578,6 +578,7 @@ void forward_lanes(const at::Tensor& input, const at::Tensor& weight, const T* b
   const int64_t grain = std::max<int64_t>(1, ((int64_t{1} << 20) + work - 1) / work);
   at::parallel_for(0, items, grain, [&](int64_t begin, int64_t end) {
     std::vector<T> z, w_panel, x_panel;
+    int64_t w_panel_for = -1;  // the channel block whose last lanes w_panel holds
     for (int64_t item = begin; item < end; ++item) {
       // item = ((g * c_blocks + cblock) * batch + n) * t_blocks + tblock: consecutive items
       // share the channel block, so its weight panel stays in the cache.
@@ -607,11 +608,15 @@ void forward_lanes(const at::Tensor& input, const at::Tensor& weight, const T* b
         for (int64_t j = 0; j < lanes; j += TL) {
           const T* wt = w + j;
           int64_t wt_stride = lanes_g;
-          if (j + TL > lanes) {  // the block's last lanes: a zero-padded copy (no read past)
-            w_panel.assign(static_cast<size_t>(cin_g * TL), T(0));
-            for (int64_t ci = 0; ci < cin_g; ++ci)
-              std::memcpy(w_panel.data() + ci * TL, wt + ci * lanes_g,
-                          static_cast<size_t>(lanes - j) * sizeof(T));
+          if (j + TL > lanes) {  // the block's last lanes: a zero-padded copy (no read past),
+                                 // made once for the consecutive items of the block
+            if (w_panel_for != g * c_blocks + cblock) {
+              w_panel.assign(static_cast<size_t>(cin_g * TL), T(0));
+              for (int64_t ci = 0; ci < cin_g; ++ci)
+                std::memcpy(w_panel.data() + ci * TL, wt + ci * lanes_g,
+                            static_cast<size_t>(lanes - j) * sizeof(T));
+              w_panel_for = g * c_blocks + cblock;
+            }
             wt = w_panel.data();
             wt_stride = TL;
           }
